@@ -1,0 +1,274 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Annotations and labels of the Slotbook API.
+const (
+	// DeletionProtectionAnnotation set to "true" on a Tenant makes the shipped
+	// ValidatingAdmissionPolicy refuse its deletion.
+	DeletionProtectionAnnotation = "slotbook.io/deletion-protection"
+	// TenantLabel is put on every object provisioned for a tenant; its value is the tenant name.
+	TenantLabel = "slotbook.io/tenant"
+	// EnvironmentLabel on the tenant namespace carries the tenant's environment.
+	EnvironmentLabel = "slotbook.io/environment"
+	// RetainedLabel marks objects released by a deleted Tenant with deletionPolicy Retain.
+	RetainedLabel = "slotbook.io/retained"
+)
+
+// Environment separates production from staging tenants (GDPR Art. 32 TOM 3.5).
+// +kubebuilder:validation:Enum=production;staging
+type Environment string
+
+const (
+	EnvironmentProduction Environment = "production"
+	EnvironmentStaging    Environment = "staging"
+)
+
+// DeletionPolicy says what happens to a tenant's namespace and data when the Tenant is deleted.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyRetain releases the namespace, database and backups: they stay, unowned.
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+	// DeletionPolicyDelete removes the namespace and everything in it. Backups in the object store
+	// stay until their retention expires.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+)
+
+// MFAMode says whether users must enrol a second factor.
+// +kubebuilder:validation:Enum=Optional;Required
+type MFAMode string
+
+const (
+	MFAOptional MFAMode = "Optional"
+	MFARequired MFAMode = "Required"
+)
+
+// TenantSpec describes one customer's booking instance.
+// +kubebuilder:validation:XValidation:fieldPath=".environment",rule="!has(oldSelf.environment) || (has(self.environment) && self.environment == oldSelf.environment)",message="environment is immutable: create a new Tenant to move between production and staging"
+type TenantSpec struct {
+	// ClassName is the TenantClass to provision with; the default class when empty.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ClassName string `json:"className,omitempty"`
+
+	// DisplayName is the business name shown to people.
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+
+	// Host is the public fully qualified domain name of the booking site.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')",message="host must be a lowercase fully qualified domain name such as booking.example.com (no scheme, port, path or wildcard)"
+	Host string `json:"host"`
+
+	// TimeZone is the IANA time zone the booking app uses for the business by default.
+	// +kubebuilder:default="Europe/Berlin"
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$')",message="timeZone must be an IANA time zone name such as Europe/Berlin"
+	// +optional
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// Environment is production or staging. It cannot be changed after creation.
+	// +kubebuilder:default=production
+	// +optional
+	Environment Environment `json:"environment,omitempty"`
+
+	// App configures the booking app.
+	// +kubebuilder:default={}
+	// +optional
+	App TenantAppSpec `json:"app,omitempty"`
+
+	// Postgres configures the tenant's PostgreSQL cluster.
+	// +kubebuilder:default={}
+	// +optional
+	Postgres TenantPostgresSpec `json:"postgres,omitempty"`
+
+	// Security configures the app's security measures.
+	// +kubebuilder:default={}
+	// +optional
+	Security SecuritySpec `json:"security,omitempty"`
+
+	// Suspend scales the app to zero and hibernates the database. Data is kept.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// DeletionPolicy says what deleting the Tenant does to its namespace and data.
+	// +kubebuilder:default=Retain
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// TenantAppSpec configures the booking app.
+type TenantAppSpec struct {
+	// Replicas of the booking app.
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=20
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Image overrides the class's booking app image.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// Resources of the booking app container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// TenantPostgresSpec configures the tenant's PostgreSQL cluster.
+type TenantPostgresSpec struct {
+	// Instances is the number of PostgreSQL instances (one primary, the rest replicas).
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=9
+	// +optional
+	Instances int32 `json:"instances,omitempty"`
+
+	// Storage of each instance.
+	// +kubebuilder:default={}
+	// +optional
+	Storage StorageSpec `json:"storage,omitempty"`
+
+	// Backup configures scheduled backups.
+	// +kubebuilder:default={}
+	// +optional
+	Backup TenantBackupSpec `json:"backup,omitempty"`
+}
+
+// StorageSpec is the size of each database volume.
+type StorageSpec struct {
+	// Size of each instance's volume, e.g. 5Gi. It may grow but never shrink.
+	// +kubebuilder:default="5Gi"
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:XValidation:rule="isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))",message="postgres.storage.size must be a positive quantity such as 5Gi"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0",message="postgres.storage.size may grow but never shrink"
+	// +optional
+	Size string `json:"size,omitempty"`
+}
+
+// TenantBackupSpec configures scheduled backups.
+type TenantBackupSpec struct {
+	// Schedule is a 6-field cron expression with seconds, as CloudNativePG expects
+	// (seconds minutes hours day-of-month month day-of-week).
+	// +kubebuilder:default="0 0 2 * * *"
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:XValidation:rule="self.matches('^\\\\S+( \\\\S+){5}$')",message="postgres.backup.schedule must have 6 space-separated fields with seconds first, e.g. '0 0 2 * * *'"
+	// +optional
+	Schedule string `json:"schedule,omitempty"`
+
+	// Retention of backups and WAL in the object store: a number and d, w or m (days, weeks, months).
+	// +kubebuilder:default="30d"
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]*[dwm]$')",message="postgres.backup.retention must be a number followed by d, w or m, e.g. 30d"
+	// +optional
+	Retention string `json:"retention,omitempty"`
+}
+
+// SecuritySpec configures the app's security measures (GDPR Art. 32 TOM 3.4).
+type SecuritySpec struct {
+	// MFA says whether users must enrol a TOTP second factor.
+	// +kubebuilder:default=Optional
+	// +optional
+	MFA MFAMode `json:"mfa,omitempty"`
+
+	// SessionIdleTimeout ends sessions after this much inactivity (1m to 24h).
+	// +kubebuilder:default="15m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s))+$') && duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="security.sessionIdleTimeout must be a duration between 1m and 24h, e.g. 15m"
+	// +optional
+	SessionIdleTimeout string `json:"sessionIdleTimeout,omitempty"`
+
+	// PasswordMinLength is the minimum password length users must choose (at least 8).
+	// +kubebuilder:default=12
+	// +kubebuilder:validation:Minimum=8
+	// +kubebuilder:validation:Maximum=128
+	// +optional
+	PasswordMinLength int32 `json:"passwordMinLength,omitempty"`
+}
+
+// Condition types of a Tenant. Ready, Reconciling and Stalled follow kstatus, so kubectl wait,
+// Argo CD and Flux understand a Tenant's health.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+
+	ConditionNamespaceReady   = "NamespaceReady"
+	ConditionDatabaseReady    = "DatabaseReady"
+	ConditionBackupsHealthy   = "BackupsHealthy"
+	ConditionCertificateReady = "CertificateReady"
+	ConditionAppReady         = "AppReady"
+)
+
+// TenantStatus is what the operator observed of a tenant's instance.
+type TenantStatus struct {
+	// ObservedGeneration is the generation the conditions describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled and one per part of the instance.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Namespace the tenant's objects live in.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// URL of the booking site.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// ClassName is the TenantClass the tenant was provisioned with (resolved when spec.className is empty).
+	// +optional
+	ClassName string `json:"className,omitempty"`
+
+	// LastSuccessfulBackup is when the last backup completed, as reported by CloudNativePG.
+	// +optional
+	LastSuccessfulBackup *metav1.Time `json:"lastSuccessfulBackup,omitempty"`
+}
+
+// Tenant is one customer's isolated booking instance: a namespace with its own database,
+// certificate, network policies and booking app.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=tn
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="Tenant names are at most 40 characters (the namespace is tenant-<name>)"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="Tenant names must be DNS labels: lowercase letters, digits and '-', starting and ending with a letter or digit"
+// +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.spec.host`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Backups",type=string,JSONPath=`.status.conditions[?(@.type=="BackupsHealthy")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Tenant struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TenantSpec   `json:"spec"`
+	Status TenantStatus `json:"status,omitempty"`
+}
+
+// NamespaceName is the namespace a tenant's objects live in.
+func (t *Tenant) NamespaceName() string { return "tenant-" + t.Name }
+
+// TenantList is a list of Tenants.
+// +kubebuilder:object:root=true
+type TenantList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Tenant `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Tenant{}, &TenantList{})
+}

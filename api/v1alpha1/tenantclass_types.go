@@ -1,0 +1,224 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DefaultClassAnnotation marks the TenantClass used by Tenants that name no class, as
+// ingressclass.kubernetes.io/is-default-class does for IngressClass.
+const DefaultClassAnnotation = "slotbook.io/is-default-class"
+
+// TenantClassSpec holds the platform defaults every Tenant of this class is provisioned with:
+// where traffic comes from, who issues certificates, where backups go and on which nodes data lives.
+type TenantClassSpec struct {
+	// Ingress says how tenants' booking sites are exposed.
+	Ingress IngressSpec `json:"ingress"`
+
+	// TLS says who issues the certificates for tenants' hosts.
+	TLS TLSSpec `json:"tls"`
+
+	// Backup says where tenants' databases are backed up to.
+	Backup BackupSpec `json:"backup"`
+
+	// App holds defaults for the booking app.
+	App ClassAppSpec `json:"app"`
+
+	// Postgres holds defaults for tenants' PostgreSQL clusters.
+	// +optional
+	Postgres ClassPostgresSpec `json:"postgres,omitempty"`
+
+	// Placement constrains the nodes tenants' pods run on, e.g. to keep data in the EU.
+	// +optional
+	Placement PlacementSpec `json:"placement,omitempty"`
+
+	// Quota is the ResourceQuota `hard` list applied to every tenant namespace.
+	// When empty, a built-in quota sized for one booking instance is used.
+	// +optional
+	Quota corev1.ResourceList `json:"quota,omitempty"`
+
+	// Limits are the per-container defaults of the LimitRange in every tenant namespace.
+	// +optional
+	Limits LimitsSpec `json:"limits,omitempty"`
+
+	// Monitoring says which namespaces may scrape tenants' metrics ports.
+	// +optional
+	Monitoring MonitoringSpec `json:"monitoring,omitempty"`
+}
+
+// IngressSpec says how tenants' booking sites are exposed.
+type IngressSpec struct {
+	// ClassName is the IngressClass of every tenant's Ingress.
+	// +kubebuilder:validation:MinLength=1
+	ClassName string `json:"className"`
+
+	// ControllerNamespaceSelector selects the namespace of the ingress controller, which is the only
+	// source allowed to reach a tenant's app.
+	ControllerNamespaceSelector metav1.LabelSelector `json:"controllerNamespaceSelector"`
+}
+
+// TLSSpec says who issues the certificates for tenants' hosts.
+type TLSSpec struct {
+	// IssuerRef is the cert-manager issuer for tenants' Certificates.
+	IssuerRef IssuerReference `json:"issuerRef"`
+}
+
+// IssuerReference points at a cert-manager Issuer or ClusterIssuer.
+type IssuerReference struct {
+	// Name of the issuer.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+
+	// Kind of the issuer. An Issuer must exist in each tenant namespace; a ClusterIssuer serves all.
+	// +kubebuilder:validation:Enum=ClusterIssuer;Issuer
+	// +kubebuilder:default=ClusterIssuer
+	// +optional
+	Kind string `json:"kind,omitempty"`
+
+	// Group of the issuer.
+	// +kubebuilder:default=cert-manager.io
+	// +optional
+	Group string `json:"group,omitempty"`
+}
+
+// BackupSpec says where tenants' databases are backed up to (through the Barman Cloud plugin).
+type BackupSpec struct {
+	// DestinationPath is the object store URL backups go to, e.g. s3://bucket/prefix.
+	// The tenant name is appended, so every tenant has a path of its own.
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(s3|gs|https)://[^/]+(/.*)?$')",message="backup.destinationPath must be an object store URL such as s3://bucket/prefix"
+	// +kubebuilder:validation:MaxLength=512
+	DestinationPath string `json:"destinationPath"`
+
+	// EndpointURL is the S3 endpoint, for object stores other than AWS S3.
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://.+')",message="backup.endpointURL must be an http(s) URL"
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	EndpointURL string `json:"endpointURL,omitempty"`
+
+	// EndpointCASecretRef names a Secret (key ca.crt) with the CA of the object store's certificate,
+	// copied into each tenant namespace like the credentials.
+	// +optional
+	EndpointCASecretRef *SecretReference `json:"endpointCASecretRef,omitempty"`
+
+	// CredentialsSecretRef names the Secret with the object store credentials (keys
+	// ACCESS_KEY_ID and ACCESS_SECRET_KEY). It is copied into each tenant namespace.
+	CredentialsSecretRef SecretReference `json:"credentialsSecretRef"`
+
+	// EgressCIDRs are the object store's addresses: Postgres may open connections to them.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="backup.egressCIDRs entries must be CIDRs such as 10.0.0.0/24"
+	// +kubebuilder:validation:items:MaxLength=64
+	// +listType=set
+	EgressCIDRs []string `json:"egressCIDRs"`
+
+	// EgressPorts are the object store's TCP ports. Defaults to 443 and 9000.
+	// +optional
+	// +listType=set
+	EgressPorts []int32 `json:"egressPorts,omitempty"`
+}
+
+// SecretReference names a Secret in a namespace.
+type SecretReference struct {
+	// +kubebuilder:validation:MinLength=1
+	Namespace string `json:"namespace"`
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+}
+
+// ClassAppSpec holds defaults for the booking app.
+type ClassAppSpec struct {
+	// Image is the booking app image tenants run unless they override it.
+	// +kubebuilder:validation:MinLength=1
+	Image string `json:"image"`
+
+	// ImagePullPolicy of the booking app containers.
+	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
+	// +kubebuilder:default=IfNotPresent
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+}
+
+// ClassPostgresSpec holds defaults for tenants' PostgreSQL clusters.
+type ClassPostgresSpec struct {
+	// StorageClassName for the database volumes; the cluster default when empty.
+	// +optional
+	StorageClassName string `json:"storageClassName,omitempty"`
+
+	// ImageName is the PostgreSQL operand image; CloudNativePG's default when empty.
+	// +optional
+	ImageName string `json:"imageName,omitempty"`
+
+	// OperatorNamespaceSelector selects the namespace of the CloudNativePG operator, which must reach
+	// the instances' status port (8000) and PostgreSQL (5432). Defaults to cnpg-system.
+	// +optional
+	OperatorNamespaceSelector *metav1.LabelSelector `json:"operatorNamespaceSelector,omitempty"`
+}
+
+// PlacementSpec constrains the nodes tenants' pods run on.
+type PlacementSpec struct {
+	// NodeSelector every tenant pod (app and database) gets.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations every tenant pod (app and database) gets.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+}
+
+// LimitsSpec are the per-container defaults of a tenant namespace's LimitRange.
+type LimitsSpec struct {
+	// DefaultRequest for containers that set no requests.
+	// +optional
+	DefaultRequest corev1.ResourceList `json:"defaultRequest,omitempty"`
+	// Default limits for containers that set no limits.
+	// +optional
+	Default corev1.ResourceList `json:"default,omitempty"`
+}
+
+// MonitoringSpec says who may scrape tenants' metrics ports.
+type MonitoringSpec struct {
+	// NamespaceSelector selects the namespaces of the metrics scrapers (e.g. Prometheus).
+	// When unset no scraping is allowed.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
+// TenantClassStatus is reserved for future use.
+type TenantClassStatus struct {
+	// ObservedGeneration is the last generation the operator has seen.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// TenantClass holds the platform defaults for Tenants, the way StorageClass does for volumes.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=tc
+// +kubebuilder:printcolumn:name="Ingress",type=string,JSONPath=`.spec.ingress.className`
+// +kubebuilder:printcolumn:name="Issuer",type=string,JSONPath=`.spec.tls.issuerRef.name`
+// +kubebuilder:printcolumn:name="Backups",type=string,JSONPath=`.spec.backup.destinationPath`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type TenantClass struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TenantClassSpec   `json:"spec"`
+	Status TenantClassStatus `json:"status,omitempty"`
+}
+
+// IsDefault reports whether the class is annotated as the default class.
+func (c *TenantClass) IsDefault() bool {
+	return c.Annotations[DefaultClassAnnotation] == "true"
+}
+
+// TenantClassList is a list of TenantClasses.
+// +kubebuilder:object:root=true
+type TenantClassList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TenantClass `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TenantClass{}, &TenantClassList{})
+}

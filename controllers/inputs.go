@@ -1,0 +1,117 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
+	"github.com/slotbook/slotbook/internal/resources"
+)
+
+// Keys the class's object store credentials Secret must have (the Barman Cloud plugin reads them).
+var backupCredentialKeys = []string{"ACCESS_KEY_ID", "ACCESS_SECRET_KEY"}
+
+// gatherInputs looks up everything the tenant's desired objects depend on besides the Tenant and
+// its class.
+func (r *TenantReconciler) gatherInputs(ctx context.Context, tenant *slotbookv1alpha1.Tenant, class *slotbookv1alpha1.TenantClass) (resources.Inputs, *problem, error) {
+	in := resources.Inputs{Tenant: tenant, Class: class}
+
+	creds, p, err := r.classSecret(ctx, class, class.Spec.Backup.CredentialsSecretRef, "backup.credentialsSecretRef", backupCredentialKeys...)
+	if err != nil || p != nil {
+		return in, p, err
+	}
+	in.BackupCredentials = creds
+	if ref := class.Spec.Backup.EndpointCASecretRef; ref != nil {
+		ca, p, err := r.classSecret(ctx, class, *ref, "backup.endpointCASecretRef", "ca.crt")
+		if err != nil || p != nil {
+			return in, p, err
+		}
+		in.BackupEndpointCA = ca
+	}
+
+	ns := tenant.NamespaceName()
+	if in.SessionKey, err = r.generatedSecretValue(ctx, ns, resources.SessionSecretName, "key"); err != nil {
+		return in, nil, err
+	}
+	if in.DatabasePassword, err = r.generatedSecretValue(ctx, ns, resources.DatabaseSecretName, corev1.BasicAuthPasswordKey); err != nil {
+		return in, nil, err
+	}
+	if in.APIServerEndpoints, err = r.apiServerEndpoints(ctx); err != nil {
+		return in, nil, err
+	}
+	return in, nil, nil
+}
+
+// classSecret reads a Secret the class points at. Such Secrets live outside tenant namespaces and
+// are not cached (the cache holds only the operator's own Secrets), so they are read directly.
+func (r *TenantReconciler) classSecret(ctx context.Context, class *slotbookv1alpha1.TenantClass, ref slotbookv1alpha1.SecretReference, field string, keys ...string) (map[string][]byte, *problem, error) {
+	secret := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, secret)
+	if apierrors.IsNotFound(err) {
+		return nil, &problem{"SecretNotFound", fmt.Sprintf("Secret %s/%s named by TenantClass %s %s does not exist",
+			ref.Namespace, ref.Name, class.Name, field)}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range keys {
+		if len(secret.Data[k]) == 0 {
+			return nil, &problem{"SecretIncomplete", fmt.Sprintf("Secret %s/%s named by TenantClass %s %s has no key %s",
+				ref.Namespace, ref.Name, class.Name, field, k)}, nil
+		}
+	}
+	return secret.Data, nil, nil
+}
+
+// generatedSecretValue returns a random value the operator generated once and stored in a Secret
+// of the tenant namespace, or a fresh one if there is none yet. Before generating, the API server
+// is asked directly: a cache that has not yet seen the Secret must never cause a new key.
+func (r *TenantReconciler) generatedSecretValue(ctx context.Context, namespace, name, key string) (string, error) {
+	secret := &corev1.Secret{}
+	nn := types.NamespacedName{Namespace: namespace, Name: name}
+	err := r.Client.Get(ctx, nn, secret)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, nn, secret)
+	}
+	switch {
+	case err == nil && len(secret.Data[key]) > 0:
+		return string(secret.Data[key]), nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return "", err
+	}
+	return rand.Text() + rand.Text(), nil // 2 × 128 bits, base32: safe in URLs and env vars
+}
+
+// apiServerEndpoints lists the kube-apiserver's addresses from the `kubernetes` EndpointSlices.
+func (r *TenantReconciler) apiServerEndpoints(ctx context.Context) ([]resources.Endpoint, error) {
+	var slices discoveryv1.EndpointSliceList
+	if err := r.Client.List(ctx, &slices, client.InNamespace(apiServerServiceNamespace),
+		client.MatchingLabels{discoveryv1.LabelServiceName: apiServerServiceName}); err != nil {
+		return nil, err
+	}
+	var endpoints []resources.Endpoint
+	for _, s := range slices.Items {
+		for _, e := range s.Endpoints {
+			for _, a := range e.Addresses {
+				addr, err := netip.ParseAddr(a)
+				if err != nil {
+					continue
+				}
+				for _, p := range s.Ports {
+					if p.Port != nil {
+						endpoints = append(endpoints, resources.Endpoint{Addr: addr, Port: *p.Port})
+					}
+				}
+			}
+		}
+	}
+	return endpoints, nil
+}

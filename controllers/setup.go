@@ -1,0 +1,53 @@
+package controllers
+
+import (
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
+	barmancloudv1 "github.com/cloudnative-pg/plugin-barman-cloud/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
+	"github.com/slotbook/slotbook/internal/resources"
+)
+
+// NewScheme knows every kind the operator reads or writes.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(slotbookv1alpha1.AddToScheme(s))
+	utilruntime.Must(cnpgv1.AddToScheme(s))
+	barmancloudv1.AddKnownTypes(s)
+	utilruntime.Must(cmv1.AddToScheme(s))
+	return s
+}
+
+// CacheOptions keep the operator's memory proportional to its tenants, not to the cluster: of
+// Secrets only those it manages are cached, of EndpointSlices only the kube-apiserver's.
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": "slotbook"})},
+		&discoveryv1.EndpointSlice{}: {
+			Namespaces: map[string]cache.Config{apiServerServiceNamespace: {}},
+			Label:      labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: apiServerServiceName}),
+		},
+	}}
+}
+
+
+// NewTenantReconciler wires a TenantReconciler to a manager's client, API reader and events.
+func NewTenantReconciler(mgr ctrl.Manager, concurrency int) *TenantReconciler {
+	return &TenantReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder(resources.FieldOwner),
+		MaxConcurrentReconciles: concurrency,
+	}
+}

@@ -1,0 +1,230 @@
+// Package controllers holds the Tenant controller: it turns a Tenant and its TenantClass into an
+// isolated booking instance and keeps that instance in shape.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
+	barmancloudv1 "github.com/cloudnative-pg/plugin-barman-cloud/api/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
+	"github.com/slotbook/slotbook/internal/apply"
+	"github.com/slotbook/slotbook/internal/resources"
+)
+
+// Finalizer lets the controller carry out the Tenant's deletion policy before it disappears.
+const Finalizer = "slotbook.io/finalizer"
+
+// resyncPeriod bounds how long a change the controller cannot watch (the class's credentials
+// Secret, which lives outside tenant namespaces) takes to reach tenants.
+const resyncPeriod = 10 * time.Minute
+
+// TenantReconciler reconciles Tenants.
+type TenantReconciler struct {
+	// Client reads from the informer cache and writes to the API server.
+	Client client.Client
+	// APIReader reads directly from the API server: for Secrets outside tenant namespaces (not
+	// cached) and to confirm a generated secret really does not exist yet.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// MaxConcurrentReconciles is the number of tenants reconciled in parallel.
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=slotbook.io,resources=tenants,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=slotbook.io,resources=tenants/status,verbs=patch
+// +kubebuilder:rbac:groups=slotbook.io,resources=tenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups=slotbook.io,resources=tenantclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets;serviceaccounts;services;resourcequotas;limitranges,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=clusters;scheduledbackups,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=barmancloud.cnpg.io,resources=objectstores,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one tenant's instance to the state its Tenant and class describe.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	tenant := &slotbookv1alpha1.Tenant{}
+	if err := r.Client.Get(ctx, req.NamespacedName, tenant); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !tenant.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, tenant)
+	}
+	if !controllerutil.ContainsFinalizer(tenant, Finalizer) {
+		patch := client.MergeFrom(tenant.DeepCopy())
+		controllerutil.AddFinalizer(tenant, Finalizer)
+		if err := r.Client.Patch(ctx, tenant, patch); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	before := tenant.Status.DeepCopy()
+	obs, result, reconcileErr := r.reconcileNormal(ctx, tenant)
+	computeStatus(tenant, obs)
+	if err := r.patchStatus(ctx, tenant, before); err != nil {
+		return ctrl.Result{}, errors.Join(reconcileErr, err)
+	}
+	r.recordTransitions(tenant, before)
+	return result, reconcileErr
+}
+
+// reconcileNormal applies the tenant's desired objects and observes their state. Problems a
+// person must fix (a missing class or Secret) are returned in the observation, not as errors, so
+// they show in the status without a hot retry loop.
+func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbookv1alpha1.Tenant) (observation, ctrl.Result, error) {
+	var obs observation
+	class, problem, err := r.resolveClass(ctx, tenant)
+	if err != nil || problem != nil {
+		obs.problem = problem
+		return obs, ctrl.Result{}, err
+	}
+	obs.className = class.Name
+
+	in, problem, err := r.gatherInputs(ctx, tenant, class)
+	if err != nil || problem != nil {
+		obs.problem = problem
+		// The class's Secrets are not watched: look again in a while.
+		return obs, ctrl.Result{RequeueAfter: time.Minute}, err
+	}
+	desired, err := resources.Build(in)
+	if err != nil {
+		return obs, ctrl.Result{}, err
+	}
+	if err := r.applyAll(ctx, tenant, desired); err != nil {
+		obs.applyErr = err
+		return obs, ctrl.Result{}, err
+	}
+	if err := r.prune(ctx, tenant, desired); err != nil {
+		return obs, ctrl.Result{}, err
+	}
+	if err := r.observe(ctx, tenant, &obs); err != nil {
+		return obs, ctrl.Result{}, err
+	}
+	return obs, ctrl.Result{RequeueAfter: resyncPeriod}, nil
+}
+
+// applyAll applies every desired object, recording an Event for each one it created or corrected.
+func (r *TenantReconciler) applyAll(ctx context.Context, tenant *slotbookv1alpha1.Tenant, desired []client.Object) error {
+	applier := apply.Applier{Client: r.Client, FieldOwner: resources.FieldOwner}
+	for _, obj := range desired {
+		res, err := applier.Apply(ctx, obj)
+		if err != nil {
+			r.Recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "ApplyFailed", "Apply", "%v", err)
+			return err
+		}
+		if res != apply.Unchanged {
+			log.FromContext(ctx).V(1).Info("applied", "object", kindAndName(r.Client, obj), "result", res)
+			r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, string(res), "Apply", "%s %s", res, kindAndName(r.Client, obj))
+		}
+	}
+	return nil
+}
+
+func (r *TenantReconciler) patchStatus(ctx context.Context, tenant *slotbookv1alpha1.Tenant, before *slotbookv1alpha1.TenantStatus) error {
+	if equality.Semantic.DeepEqual(before, &tenant.Status) {
+		return nil // a steady-state reconcile writes nothing
+	}
+	after := tenant.Status.DeepCopy()
+	patch := client.MergeFrom(&slotbookv1alpha1.Tenant{ObjectMeta: tenant.ObjectMeta, Status: *before})
+	err := r.Client.Status().Patch(ctx, tenant, patch)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	tenant.Status = *after
+	return err
+}
+
+// recordTransitions emits an Event when the tenant becomes ready or stalls, once per change.
+func (r *TenantReconciler) recordTransitions(tenant *slotbookv1alpha1.Tenant, before *slotbookv1alpha1.TenantStatus) {
+	for _, c := range tenant.Status.Conditions {
+		if c.Type != slotbookv1alpha1.ConditionReady && c.Type != slotbookv1alpha1.ConditionStalled {
+			continue
+		}
+		prev := findCondition(before.Conditions, c.Type)
+		if prev != nil && prev.Status == c.Status && prev.Reason == c.Reason {
+			continue
+		}
+		switch {
+		case c.Type == slotbookv1alpha1.ConditionReady && c.Status == "True":
+			r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, c.Reason, "Provision", "%s", c.Message)
+		case c.Type == slotbookv1alpha1.ConditionStalled && c.Status == "True":
+			r.Recorder.Eventf(tenant, nil, corev1.EventTypeWarning, c.Reason, "Provision", "%s", c.Message)
+		}
+	}
+}
+
+// SetupWithManager watches Tenants, every kind of object a tenant owns, TenantClasses (a class
+// change reaches all its tenants) and the kube-apiserver's EndpointSlices (its addresses are in
+// every tenant's NetworkPolicies).
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&slotbookv1alpha1.Tenant{}).
+		Owns(&corev1.Namespace{})
+	for _, kind := range ownedNamespacedKinds {
+		b = b.Owns(kind.object)
+	}
+	return b.
+		Watches(&slotbookv1alpha1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfClass)).
+		Watches(&discoveryEndpointSlice, handler.EnqueueRequestsFromMapFunc(r.allTenants),
+			builder.WithPredicates(predicate.NewPredicateFuncs(isAPIServerEndpointSlice))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		Named("tenant").
+		Complete(r)
+}
+
+// ownedNamespacedKinds are the kinds of object a Tenant controls inside its namespace: watched
+// so that drift is corrected, and released when a Tenant with deletionPolicy Retain goes.
+var ownedNamespacedKinds = []struct {
+	object client.Object
+	list   func() client.ObjectList
+}{
+	{&corev1.ResourceQuota{}, func() client.ObjectList { return &corev1.ResourceQuotaList{} }},
+	{&corev1.LimitRange{}, func() client.ObjectList { return &corev1.LimitRangeList{} }},
+	{&corev1.Secret{}, func() client.ObjectList { return &corev1.SecretList{} }},
+	{&corev1.ServiceAccount{}, func() client.ObjectList { return &corev1.ServiceAccountList{} }},
+	{&corev1.Service{}, func() client.ObjectList { return &corev1.ServiceList{} }},
+	{&appsv1.Deployment{}, func() client.ObjectList { return &appsv1.DeploymentList{} }},
+	{&networkingv1.Ingress{}, func() client.ObjectList { return &networkingv1.IngressList{} }},
+	{&networkingv1.NetworkPolicy{}, func() client.ObjectList { return &networkingv1.NetworkPolicyList{} }},
+	{&policyv1.PodDisruptionBudget{}, func() client.ObjectList { return &policyv1.PodDisruptionBudgetList{} }},
+	{&cnpgv1.Cluster{}, func() client.ObjectList { return &cnpgv1.ClusterList{} }},
+	{&cnpgv1.ScheduledBackup{}, func() client.ObjectList { return &cnpgv1.ScheduledBackupList{} }},
+	{&barmancloudv1.ObjectStore{}, func() client.ObjectList { return &barmancloudv1.ObjectStoreList{} }},
+	{&cmv1.Certificate{}, func() client.ObjectList { return &cmv1.CertificateList{} }},
+}
+
+func kindAndName(c client.Client, obj client.Object) string {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	if kind == "" {
+		kind = fmt.Sprintf("%T", obj)
+	}
+	if obj.GetNamespace() == "" {
+		return kind + " " + obj.GetName()
+	}
+	return kind + " " + obj.GetNamespace() + "/" + obj.GetName()
+}

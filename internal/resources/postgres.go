@@ -1,0 +1,140 @@
+package resources
+
+import (
+	"strings"
+
+	barmanapi "github.com/cloudnative-pg/barman-cloud/pkg/api"
+	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
+	machineryapi "github.com/cloudnative-pg/machinery/pkg/api"
+	barmancloudv1 "github.com/cloudnative-pg/plugin-barman-cloud/api/v1"
+	"k8s.io/utils/ptr"
+)
+
+// pgHBARejectPlainText makes PostgreSQL refuse every connection without TLS. CloudNativePG puts
+// user rules before its own catch-all `host all all all scram-sha-256`, so these win.
+var pgHBARejectPlainText = []string{
+	"hostnossl all all 0.0.0.0/0 reject",
+	"hostnossl all all ::/0 reject",
+}
+
+// PostgresCluster is the tenant's CloudNativePG cluster. The Barman Cloud plugin archives WAL to
+// the tenant's object store path; suspending the tenant hibernates the cluster.
+func PostgresCluster(in Inputs) *cnpgv1.Cluster {
+	t, class := in.Tenant, in.Class
+	meta := objectMeta(in, PostgresClusterName, nil)
+	meta.Annotations = map[string]string{HibernationAnnotation: "off"}
+	if t.Spec.Suspend {
+		meta.Annotations[HibernationAnnotation] = "on"
+	}
+	storage := cnpgv1.StorageConfiguration{Size: postgresStorageSize(in)}
+	if class.Spec.Postgres.StorageClassName != "" {
+		storage.StorageClass = ptr.To(class.Spec.Postgres.StorageClassName)
+	}
+	return &cnpgv1.Cluster{
+		TypeMeta:   typeMeta(cnpgv1.SchemeGroupVersion.String(), "Cluster"),
+		ObjectMeta: meta,
+		Spec: cnpgv1.ClusterSpec{
+			Instances: int(postgresInstances(in)),
+			ImageName: class.Spec.Postgres.ImageName,
+			Bootstrap: &cnpgv1.BootstrapConfiguration{InitDB: &cnpgv1.BootstrapInitDB{
+				Database: DatabaseName,
+				Owner:    DatabaseOwner,
+				Secret:   &cnpgv1.LocalObjectReference{Name: DatabaseSecretName},
+			}},
+			PostgresConfiguration: cnpgv1.PostgresConfiguration{PgHBA: pgHBARejectPlainText},
+			StorageConfiguration:  storage,
+			Affinity: cnpgv1.AffinityConfiguration{
+				NodeSelector: class.Spec.Placement.NodeSelector,
+				Tolerations:  class.Spec.Placement.Tolerations,
+			},
+			Plugins: []cnpgv1.PluginConfiguration{{
+				Name:          BarmanCloudPluginName,
+				IsWALArchiver: ptr.To(true),
+				Parameters:    map[string]string{"barmanObjectName": ObjectStoreName},
+			}},
+		},
+	}
+}
+
+func postgresInstances(in Inputs) int32 {
+	if in.Tenant.Spec.Postgres.Instances == 0 {
+		return 3
+	}
+	return in.Tenant.Spec.Postgres.Instances
+}
+
+func postgresStorageSize(in Inputs) string {
+	if in.Tenant.Spec.Postgres.Storage.Size == "" {
+		return "5Gi"
+	}
+	return in.Tenant.Spec.Postgres.Storage.Size
+}
+
+// ObjectStore is the Barman Cloud plugin's object store for the tenant: the class destination
+// with the tenant name appended, and the tenant's retention.
+func ObjectStore(in Inputs) *barmancloudv1.ObjectStore {
+	backup := in.Class.Spec.Backup
+	config := barmanapi.BarmanObjectStoreConfiguration{
+		DestinationPath: strings.TrimSuffix(backup.DestinationPath, "/") + "/" + in.Tenant.Name,
+		EndpointURL:     backup.EndpointURL,
+		BarmanCredentials: barmanapi.BarmanCredentials{AWS: &barmanapi.S3Credentials{
+			AccessKeyIDReference: &machineryapi.SecretKeySelector{
+				LocalObjectReference: machineryapi.LocalObjectReference{Name: BackupCredentialsSecretName},
+				Key:                  "ACCESS_KEY_ID",
+			},
+			SecretAccessKeyReference: &machineryapi.SecretKeySelector{
+				LocalObjectReference: machineryapi.LocalObjectReference{Name: BackupCredentialsSecretName},
+				Key:                  "ACCESS_SECRET_KEY",
+			},
+		}},
+		Wal:  &barmanapi.WalBackupConfiguration{Compression: barmanapi.CompressionTypeGzip},
+		Data: &barmanapi.DataBackupConfiguration{Compression: barmanapi.CompressionTypeGzip},
+	}
+	if backup.EndpointCASecretRef != nil {
+		config.EndpointCA = &machineryapi.SecretKeySelector{
+			LocalObjectReference: machineryapi.LocalObjectReference{Name: BackupEndpointCASecretName},
+			Key:                  "ca.crt",
+		}
+	}
+	return &barmancloudv1.ObjectStore{
+		TypeMeta:   typeMeta(barmancloudv1.GroupVersion.String(), "ObjectStore"),
+		ObjectMeta: objectMeta(in, ObjectStoreName, nil),
+		Spec: barmancloudv1.ObjectStoreSpec{
+			Configuration:   config,
+			RetentionPolicy: backupRetention(in),
+		},
+	}
+}
+
+func backupRetention(in Inputs) string {
+	if in.Tenant.Spec.Postgres.Backup.Retention == "" {
+		return "30d"
+	}
+	return in.Tenant.Spec.Postgres.Backup.Retention
+}
+
+func backupSchedule(in Inputs) string {
+	if in.Tenant.Spec.Postgres.Backup.Schedule == "" {
+		return "0 0 2 * * *"
+	}
+	return in.Tenant.Spec.Postgres.Backup.Schedule
+}
+
+// ScheduledBackup takes the tenant's base backups through the Barman Cloud plugin. The first one
+// runs immediately, so a new tenant is recoverable from the start. Backups are owned by the
+// ScheduledBackup; the data in the object store lives on per the retention policy.
+func ScheduledBackup(in Inputs) *cnpgv1.ScheduledBackup {
+	return &cnpgv1.ScheduledBackup{
+		TypeMeta:   typeMeta(cnpgv1.SchemeGroupVersion.String(), "ScheduledBackup"),
+		ObjectMeta: objectMeta(in, ScheduledBackupName, nil),
+		Spec: cnpgv1.ScheduledBackupSpec{
+			Schedule:             backupSchedule(in),
+			Suspend:              ptr.To(in.Tenant.Spec.Suspend),
+			Immediate:            ptr.To(true),
+			Cluster:              cnpgv1.LocalObjectReference{Name: PostgresClusterName},
+			BackupOwnerReference: "self",
+			Method:               cnpgv1.BackupMethodPlugin,
+			PluginConfiguration:  &cnpgv1.BackupPluginConfiguration{Name: BarmanCloudPluginName},
+		},
+	}
+}
