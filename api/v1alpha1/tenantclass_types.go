@@ -106,12 +106,16 @@ type BackupSpec struct {
 
 	// EgressCIDRs are the object store's addresses: Postgres may open connections to them.
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="backup.egressCIDRs entries must be CIDRs such as 10.0.0.0/24"
 	// +kubebuilder:validation:items:MaxLength=64
 	// +listType=set
 	EgressCIDRs []string `json:"egressCIDRs"`
 
 	// EgressPorts are the object store's TCP ports. Defaults to 443 and 9000.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Minimum=1
+	// +kubebuilder:validation:items:Maximum=65535
 	// +optional
 	// +listType=set
 	EgressPorts []int32 `json:"egressPorts,omitempty"`
