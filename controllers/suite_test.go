@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
 
 	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
 )
@@ -85,7 +87,14 @@ func runSuite(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+	// The manager runs as the operator's ServiceAccount with only the generated ClusterRole, so
+	// every test also proves that config/rbac/role.yaml grants what the controller uses.
+	operatorConfig, err := operatorIdentity(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "setting up the operator's RBAC:", err)
+		return 1
+	}
+	mgr, err := ctrl.NewManager(operatorConfig, ctrl.Options{
 		Scheme:  NewScheme(),
 		Cache:   CacheOptions(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
@@ -109,6 +118,36 @@ func runSuite(m *testing.M) int {
 }
 
 var testManager ctrl.Manager
+
+const operatorServiceAccount = "system:serviceaccount:slotbook-system:slotbook-operator"
+
+// operatorIdentity installs config/rbac/role.yaml bound to the operator's ServiceAccount and
+// returns a rest.Config that impersonates it.
+func operatorIdentity(ctx context.Context) (*rest.Config, error) {
+	data, err := os.ReadFile(filepath.Join("..", "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.UnmarshalStrict(data, role); err != nil {
+		return nil, err
+	}
+	role.Name = "slotbook-test-manager-role"
+	if err := k8s.Create(ctx, role); err != nil {
+		return nil, err
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "slotbook-test-manager"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "slotbook-system", Name: "slotbook-operator"}},
+	}
+	if err := k8s.Create(ctx, binding); err != nil {
+		return nil, err
+	}
+	cfg := rest.CopyConfig(restConfig)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorServiceAccount}
+	return cfg, nil
+}
 
 func zapLevel() int8 {
 	if os.Getenv("TEST_VERBOSE") != "" {
