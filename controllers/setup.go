@@ -29,18 +29,23 @@ func NewScheme() *runtime.Scheme {
 	return s
 }
 
-// CacheOptions keep the operator's memory proportional to its tenants, not to the cluster: of
-// Secrets only those it manages are cached, of EndpointSlices only the kube-apiserver's.
+// CacheOptions keep the operator's memory proportional to its tenants, not to the cluster: of the
+// kinds a tenant owns only the operator's own objects (labelled managed-by slotbook) are cached,
+// and of EndpointSlices only the kube-apiserver's.
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": "slotbook"})},
+	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": "slotbook"})}
+	byObject := map[client.Object]cache.ByObject{
+		&corev1.Namespace{}: managed,
 		&discoveryv1.EndpointSlice{}: {
 			Namespaces: map[string]cache.Config{apiServerServiceNamespace: {}},
 			Label:      labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: apiServerServiceName}),
 		},
-	}}
+	}
+	for _, kind := range ownedNamespacedKinds {
+		byObject[kind.object] = managed
+	}
+	return cache.Options{ByObject: byObject}
 }
-
 
 // NewTenantReconciler wires a TenantReconciler to a manager's client, API reader and events.
 func NewTenantReconciler(mgr ctrl.Manager, concurrency int) *TenantReconciler {
