@@ -70,7 +70,7 @@ type TenantSpec struct {
 	// TimeZone is the IANA time zone the booking app uses for the business by default.
 	// +kubebuilder:default="Europe/Berlin"
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$')",message="timeZone must be an IANA time zone name such as Europe/Berlin"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$')",message="timeZone must be an IANA time zone name such as Europe/Berlin"
 	// +optional
 	TimeZone string `json:"timeZone,omitempty"`
 
@@ -148,7 +148,7 @@ type StorageSpec struct {
 	// Size of each instance's volume, e.g. 5Gi. It may grow but never shrink.
 	// +kubebuilder:default="5Gi"
 	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:XValidation:rule="isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))",message="postgres.storage.size must be a positive quantity such as 5Gi"
+	// +kubebuilder:validation:XValidation:rule="isQuantity(self) && quantity(self).compareTo(quantity('1Gi')) >= 0",message="postgres.storage.size must be a quantity of at least 1Gi, such as 5Gi"
 	// +kubebuilder:validation:XValidation:rule="!isQuantity(self) || !isQuantity(oldSelf) || quantity(self).compareTo(quantity(oldSelf)) >= 0",message="postgres.storage.size may grow but never shrink"
 	// +optional
 	Size string `json:"size,omitempty"`
@@ -183,7 +183,7 @@ type SecuritySpec struct {
 	// +kubebuilder:default="15m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s))+$') && duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="security.sessionIdleTimeout must be a duration between 1m and 24h, e.g. 15m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]{1,5}(\\\\.[0-9]+)?(h|m|s))+$') && duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="security.sessionIdleTimeout must be a duration between 1m and 24h, e.g. 15m"
 	// +optional
 	SessionIdleTimeout string `json:"sessionIdleTimeout,omitempty"`
 
@@ -243,8 +243,8 @@ type TenantStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=tn
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="Tenant names are at most 40 characters (the namespace is tenant-<name>)"
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="Tenant names must be DNS labels: lowercase letters, digits and '-', starting and ending with a letter or digit"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters long: the tenant's namespace is tenant-<name>"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit (no dots)"
 // +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.spec.host`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Backups",type=string,JSONPath=`.status.conditions[?(@.type=="BackupsHealthy")].status`
