@@ -76,6 +76,7 @@ func runSuite(m *testing.M) int {
 	restConfig, err = testEnv.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
+		_ = testEnv.Stop() // a failed CRD install leaves the control plane running
 		return 1
 	}
 	defer func() { _ = testEnv.Stop() }()
