@@ -9,6 +9,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -418,6 +419,12 @@ func TestInvalidTenantClassesAreRejected(t *testing.T) {
 			[]string{"spec.ingress.className", "at least 1 chars long"}},
 		{"valc-credentials-name-empty", func(c *slotbookv1alpha1.TenantClass) { c.Spec.Backup.CredentialsSecretRef.Name = "" },
 			[]string{"spec.backup.credentialsSecretRef.name", "at least 1 chars long"}},
+		{"valc-ingress-selector-empty", func(c *slotbookv1alpha1.TenantClass) {
+			c.Spec.Ingress.ControllerNamespaceSelector = metav1.LabelSelector{}
+		}, []string{"spec.ingress.controllerNamespaceSelector", "must select something"}},
+		{"valc-monitoring-selector-empty", func(c *slotbookv1alpha1.TenantClass) {
+			c.Spec.Monitoring.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{}}
+		}, []string{"spec.monitoring.namespaceSelector", "must select something"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -54,6 +54,7 @@ type IngressSpec struct {
 
 	// ControllerNamespaceSelector selects the namespace of the ingress controller, which is the only
 	// source allowed to reach a tenant's app.
+	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="ingress.controllerNamespaceSelector must select something: an empty selector matches every namespace"
 	ControllerNamespaceSelector metav1.LabelSelector `json:"controllerNamespaceSelector"`
 }
 
@@ -154,6 +155,7 @@ type ClassPostgresSpec struct {
 
 	// OperatorNamespaceSelector selects the namespace of the CloudNativePG operator, which must reach
 	// the instances' status port (8000) and PostgreSQL (5432). Defaults to cnpg-system.
+	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="postgres.operatorNamespaceSelector must select something: an empty selector matches every namespace"
 	// +optional
 	OperatorNamespaceSelector *metav1.LabelSelector `json:"operatorNamespaceSelector,omitempty"`
 }
@@ -184,6 +186,7 @@ type LimitsSpec struct {
 type MonitoringSpec struct {
 	// NamespaceSelector selects the namespaces of the metrics scrapers (e.g. Prometheus).
 	// When unset no scraping is allowed.
+	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="monitoring.namespaceSelector must select something: an empty selector matches every namespace"
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -158,8 +159,8 @@ func AppDeployment(in Inputs) *appsv1.Deployment {
 						RunAsGroup:     ptr.To[int64](appUID),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
-					NodeSelector:              in.Class.Spec.Placement.NodeSelector,
-					Tolerations:               in.Class.Spec.Placement.Tolerations,
+					NodeSelector:              maps.Clone(in.Class.Spec.Placement.NodeSelector),
+					Tolerations:               cloneTolerations(in.Class.Spec.Placement.Tolerations),
 					TopologySpreadConstraints: []corev1.TopologySpreadConstraint{spread(corev1.LabelHostname), spread(corev1.LabelTopologyZone)},
 					Containers: []corev1.Container{{
 						Name:            AppName,
@@ -259,4 +260,15 @@ func AppPodDisruptionBudget(in Inputs) *policyv1.PodDisruptionBudget {
 			Selector:     &metav1.LabelSelector{MatchLabels: appSelectorLabels(in)},
 		},
 	}
+}
+
+func cloneTolerations(ts []corev1.Toleration) []corev1.Toleration {
+	if ts == nil {
+		return nil
+	}
+	out := make([]corev1.Toleration, len(ts))
+	for i := range ts {
+		ts[i].DeepCopyInto(&out[i])
+	}
+	return out
 }

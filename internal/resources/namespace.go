@@ -51,40 +51,44 @@ func DefaultQuota() corev1.ResourceList {
 
 // ResourceQuota caps what the tenant namespace may use.
 func ResourceQuota(in Inputs) *corev1.ResourceQuota {
-	hard := in.Class.Spec.Quota
+	hard := in.Class.Spec.Quota.DeepCopy()
 	if len(hard) == 0 {
 		hard = DefaultQuota()
+	}
+	// Tenants are reached through the ingress only: no LoadBalancer or NodePort Services, unless
+	// the class explicitly allows them.
+	for _, guard := range []corev1.ResourceName{corev1.ResourceServicesLoadBalancers, corev1.ResourceServicesNodePorts} {
+		if _, set := hard[guard]; !set {
+			hard[guard] = resource.MustParse("0")
+		}
 	}
 	return &corev1.ResourceQuota{
 		TypeMeta:   typeMeta("v1", "ResourceQuota"),
 		ObjectMeta: objectMeta(in, ResourceQuotaName, nil),
-		Spec:       corev1.ResourceQuotaSpec{Hard: hard.DeepCopy()},
+		Spec:       corev1.ResourceQuotaSpec{Hard: hard},
 	}
 }
 
 // LimitRange gives containers that set no resources sensible requests and limits, so that
-// pods (e.g. backup jobs) are admitted under the quota.
+// pods (e.g. backup jobs) are admitted under the quota. A class that sets only one half gets only
+// that half: Kubernetes then derives the other, and a built-in half could contradict the class's.
 func LimitRange(in Inputs) *corev1.LimitRange {
-	defaultRequest := in.Class.Spec.Limits.DefaultRequest
-	if len(defaultRequest) == 0 {
+	limits := in.Class.Spec.Limits
+	defaultRequest, defaultLimit := limits.DefaultRequest.DeepCopy(), limits.Default.DeepCopy()
+	if len(defaultRequest) == 0 && len(defaultLimit) == 0 {
 		defaultRequest = corev1.ResourceList{
 			corev1.ResourceCPU:    resource.MustParse("100m"),
 			corev1.ResourceMemory: resource.MustParse("128Mi"),
 		}
-	}
-	defaultLimit := in.Class.Spec.Limits.Default
-	if len(defaultLimit) == 0 {
-		defaultLimit = corev1.ResourceList{
-			corev1.ResourceMemory: resource.MustParse("512Mi"),
-		}
+		defaultLimit = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}
 	}
 	return &corev1.LimitRange{
 		TypeMeta:   typeMeta("v1", "LimitRange"),
 		ObjectMeta: objectMeta(in, LimitRangeName, nil),
 		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
 			Type:           corev1.LimitTypeContainer,
-			DefaultRequest: defaultRequest.DeepCopy(),
-			Default:        defaultLimit.DeepCopy(),
+			DefaultRequest: defaultRequest,
+			Default:        defaultLimit,
 		}}},
 	}
 }

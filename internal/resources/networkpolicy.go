@@ -24,6 +24,7 @@ const (
 	NetpolPostgresToAPIServer   = "allow-postgres-to-apiserver"
 	NetpolPostgresToObjectStore = "allow-postgres-to-object-store"
 	NetpolMonitoring            = "allow-monitoring"
+	NetpolACMESolver            = "allow-ingress-controller-to-acme-solver"
 )
 
 // defaultCNPGOperatorNamespace is where CloudNativePG's manifests install the operator.
@@ -50,33 +51,43 @@ func NetworkPolicies(in Inputs) []*networkingv1.NetworkPolicy {
 			}},
 			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolUDP, 53), port(corev1.ProtocolTCP, 53)},
 		}}),
-		netpol(in, NetpolIngressToApp, appPods, ingressOnly, []networkingv1.NetworkPolicyIngressRule{{
+		netpol(in, NetpolIngressToApp, *appPods.DeepCopy(), ingressOnly, []networkingv1.NetworkPolicyIngressRule{{
 			From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: in.Class.Spec.Ingress.ControllerNamespaceSelector.DeepCopy()}},
 			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, AppHTTPPort)},
 		}}, nil),
 		// Both ends of app → Postgres: the app may connect out, Postgres may accept.
-		netpol(in, NetpolAppToPostgres, appPods, egressOnly, nil, []networkingv1.NetworkPolicyEgressRule{{
+		netpol(in, NetpolAppToPostgres, *appPods.DeepCopy(), egressOnly, nil, []networkingv1.NetworkPolicyEgressRule{{
 			To:    []networkingv1.NetworkPolicyPeer{{PodSelector: postgresPods.DeepCopy()}},
 			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, PostgresPort)},
 		}}),
-		netpolIngress(in, NetpolPostgresFromApp, postgresPods, []networkingv1.NetworkPolicyPeer{{PodSelector: appPods.DeepCopy()}},
+		netpolIngress(in, NetpolPostgresFromApp, *postgresPods.DeepCopy(), []networkingv1.NetworkPolicyPeer{{PodSelector: appPods.DeepCopy()}},
 			port(corev1.ProtocolTCP, PostgresPort)),
 		// Streaming replication and the instance manager's status checks between instances.
-		netpol(in, NetpolPostgresReplication, postgresPods, ingressAndEgress, []networkingv1.NetworkPolicyIngressRule{{
+		netpol(in, NetpolPostgresReplication, *postgresPods.DeepCopy(), ingressAndEgress, []networkingv1.NetworkPolicyIngressRule{{
 			From:  []networkingv1.NetworkPolicyPeer{{PodSelector: postgresPods.DeepCopy()}},
 			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, PostgresPort), port(corev1.ProtocolTCP, PostgresStatusPort)},
 		}}, []networkingv1.NetworkPolicyEgressRule{{
 			To:    []networkingv1.NetworkPolicyPeer{{PodSelector: postgresPods.DeepCopy()}},
 			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, PostgresPort), port(corev1.ProtocolTCP, PostgresStatusPort)},
 		}}),
-		netpolIngress(in, NetpolOperatorToPostgres, postgresPods,
+		netpolIngress(in, NetpolOperatorToPostgres, *postgresPods.DeepCopy(),
 			[]networkingv1.NetworkPolicyPeer{{NamespaceSelector: cnpgOperatorNamespaceSelector(in)}},
 			port(corev1.ProtocolTCP, PostgresStatusPort), port(corev1.ProtocolTCP, PostgresPort)),
 	}
+	// cert-manager's ACME HTTP-01 solver pods run in the tenant namespace while a certificate is
+	// issued from an ACME issuer; the ingress controller must reach them.
+	policies = append(policies, netpol(in, NetpolACMESolver,
+		metav1.LabelSelector{MatchLabels: map[string]string{"acme.cert-manager.io/http01-solver": "true"}}, ingressOnly,
+		[]networkingv1.NetworkPolicyIngressRule{{
+			From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: in.Class.Spec.Ingress.ControllerNamespaceSelector.DeepCopy()}},
+			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, 8089)},
+		}}, nil))
 	if p := postgresToAPIServer(in, postgresPods); p != nil {
 		policies = append(policies, p)
 	}
-	policies = append(policies, postgresToObjectStore(in, postgresPods))
+	if p := postgresToObjectStore(in, postgresPods); p != nil {
+		policies = append(policies, p)
+	}
 	if sel := in.Class.Spec.Monitoring.NamespaceSelector; sel != nil {
 		policies = append(policies, netpol(in, NetpolMonitoring, metav1.LabelSelector{}, ingressOnly, []networkingv1.NetworkPolicyIngressRule{{
 			From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: sel.DeepCopy()}},
@@ -120,7 +131,7 @@ func postgresToAPIServer(in Inputs, postgresPods metav1.LabelSelector) *networki
 			ports = append(ports, p)
 		}
 	}
-	return netpol(in, NetpolPostgresToAPIServer, postgresPods, egressOnly, nil,
+	return netpol(in, NetpolPostgresToAPIServer, *postgresPods.DeepCopy(), egressOnly, nil,
 		[]networkingv1.NetworkPolicyEgressRule{{To: peers, Ports: ports}})
 }
 
@@ -131,6 +142,9 @@ func postgresToObjectStore(in Inputs, postgresPods metav1.LabelSelector) *networ
 	for _, cidr := range backup.EgressCIDRs {
 		peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
 	}
+	if len(peers) == 0 {
+		return nil // an egress rule without peers would allow every destination
+	}
 	portNumbers := backup.EgressPorts
 	if len(portNumbers) == 0 {
 		portNumbers = []int32{443, 9000}
@@ -139,7 +153,7 @@ func postgresToObjectStore(in Inputs, postgresPods metav1.LabelSelector) *networ
 	for _, p := range portNumbers {
 		ports = append(ports, port(corev1.ProtocolTCP, p))
 	}
-	return netpol(in, NetpolPostgresToObjectStore, postgresPods, egressOnly, nil,
+	return netpol(in, NetpolPostgresToObjectStore, *postgresPods.DeepCopy(), egressOnly, nil,
 		[]networkingv1.NetworkPolicyEgressRule{{To: peers, Ports: ports}})
 }
 

@@ -1,12 +1,15 @@
 package resources
 
 import (
+	"maps"
 	"strings"
 
 	barmanapi "github.com/cloudnative-pg/barman-cloud/pkg/api"
 	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	machineryapi "github.com/cloudnative-pg/machinery/pkg/api"
 	barmancloudv1 "github.com/cloudnative-pg/plugin-barman-cloud/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 )
 
@@ -44,8 +47,16 @@ func PostgresCluster(in Inputs) *cnpgv1.Cluster {
 			PostgresConfiguration: cnpgv1.PostgresConfiguration{PgHBA: pgHBARejectPlainText},
 			StorageConfiguration:  storage,
 			Affinity: cnpgv1.AffinityConfiguration{
-				NodeSelector: class.Spec.Placement.NodeSelector,
-				Tolerations:  class.Spec.Placement.Tolerations,
+				NodeSelector: maps.Clone(class.Spec.Placement.NodeSelector),
+				Tolerations:  cloneTolerations(class.Spec.Placement.Tolerations),
+			},
+			// Explicit resources: the namespace's LimitRange defaults are sized for small containers.
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{
+					corev1.ResourceCPU:    resource.MustParse("250m"),
+					corev1.ResourceMemory: resource.MustParse("512Mi"),
+				},
+				Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
 			},
 			Plugins: []cnpgv1.PluginConfiguration{{
 				Name:          BarmanCloudPluginName,
