@@ -21,9 +21,17 @@ manifests: ## Regenerate CRDs and RBAC under config/.
 	go tool controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	go tool controller-gen rbac:roleName=manager-role paths=./controllers/... output:rbac:artifacts:config=config/rbac
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
 .PHONY: build
-build: ## Build bin/manager (the operator).
-	go build -trimpath -o bin/manager ./cmd/manager
+build: ## Build bin/manager (the operator) and bin/slotbook (the booking app).
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/manager ./cmd/manager
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/slotbook ./app
+
+.PHONY: run-app
+run-app: build ## Run the booking app alone: a local PostgreSQL, demo data, the URL printed.
+	hack/run-app.sh
 
 .PHONY: vet
 vet: ## go vet all packages.
