@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/slotbook/slotbook/app/internal/availability"
+)
+
+// Booking is a row of the bookings table. (The domain type is booking.Booking; package booking
+// builds on this package, so it converts.)
+type Booking struct {
+	ID        int64
+	ServiceID int64
+	StaffID   int64
+	// Start and End are the appointment, [Start, End).
+	Start time.Time
+	End   time.Time
+	// BlockedStart and BlockedEnd include the service's buffers: no other confirmed booking of
+	// the staff member may overlap [BlockedStart, BlockedEnd).
+	BlockedStart  time.Time
+	BlockedEnd    time.Time
+	CustomerName  string
+	CustomerEmail string
+	CustomerPhone string
+	Locale        string
+	Status        string // "confirmed" or "cancelled"
+	// ManageTokenHash is the SHA-256 of the customer's manage token (32 bytes).
+	ManageTokenHash []byte
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	CancelledAt     *time.Time
+}
+
+// Booking statuses as stored.
+const (
+	StatusConfirmed = "confirmed"
+	StatusCancelled = "cancelled"
+)
+
+const bookingColumns = `
+	id, service_id, staff_id, start_at, end_at, lower(blocked), upper(blocked), customer_name,
+	customer_email, customer_phone, locale, status, manage_token_hash, created_at, updated_at,
+	cancelled_at`
+
+func scanBooking(row pgx.Row) (Booking, error) {
+	var b Booking
+	err := row.Scan(&b.ID, &b.ServiceID, &b.StaffID, &b.Start, &b.End, &b.BlockedStart, &b.BlockedEnd,
+		&b.CustomerName, &b.CustomerEmail, &b.CustomerPhone, &b.Locale, &b.Status, &b.ManageTokenHash,
+		&b.CreatedAt, &b.UpdatedAt, &b.CancelledAt)
+	return b, err
+}
+
+func collectBookings(rows pgx.Rows, err error) ([]Booking, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Booking, error) { return scanBooking(r) })
+}
+
+// overlapOr maps the exclusion violation to ErrOverlap.
+func overlapOr(err error) error {
+	if code, _ := pgCode(err); code == codeExclusionViolation {
+		return ErrOverlap
+	}
+	return err
+}
+
+// InsertBooking inserts a confirmed booking and returns the stored row (with id and timestamps).
+// The fields used are ServiceID, StaffID, Start, End, BlockedStart, BlockedEnd, the customer
+// fields, Locale and ManageTokenHash. ErrOverlap if it overlaps another confirmed booking of the
+// staff member (also when a concurrent insert won the race).
+func (s *Store) InsertBooking(ctx context.Context, b Booking) (Booking, error) {
+	locale := b.Locale
+	if locale == "" {
+		locale = "en"
+	}
+	out, err := scanBooking(s.db.QueryRow(ctx, `
+		INSERT INTO bookings (service_id, staff_id, start_at, end_at, blocked, customer_name,
+		                      customer_email, customer_phone, locale, status, manage_token_hash)
+		VALUES ($1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'confirmed', $11)
+		RETURNING `+bookingColumns,
+		b.ServiceID, b.StaffID, b.Start, b.End, b.BlockedStart, b.BlockedEnd, b.CustomerName,
+		b.CustomerEmail, b.CustomerPhone, locale, b.ManageTokenHash))
+	if err != nil {
+		return Booking{}, overlapOr(err)
+	}
+	return out, nil
+}
+
+// GetBooking returns a booking by id, or ErrNotFound.
+func (s *Store) GetBooking(ctx context.Context, id int64) (Booking, error) {
+	b, err := scanBooking(s.db.QueryRow(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE id = $1`, id))
+	return b, notFound(err)
+}
+
+// GetBookingByTokenHash returns the booking whose manage token hashes to hash, or ErrNotFound.
+func (s *Store) GetBookingByTokenHash(ctx context.Context, hash []byte) (Booking, error) {
+	b, err := scanBooking(s.db.QueryRow(ctx,
+		`SELECT `+bookingColumns+` FROM bookings WHERE manage_token_hash = $1`, hash))
+	return b, notFound(err)
+}
+
+// ListBookings returns the bookings (confirmed and cancelled) starting in [from, to), of one staff
+// member if staffID is not nil, ordered by start, staff id and id.
+func (s *Store) ListBookings(ctx context.Context, from, to time.Time, staffID *int64) ([]Booking, error) {
+	return collectBookings(s.db.Query(ctx, `
+		SELECT `+bookingColumns+`
+		FROM bookings
+		WHERE start_at >= $1 AND start_at < $2 AND ($3::bigint IS NULL OR staff_id = $3)
+		ORDER BY start_at, staff_id, id`, from, to, staffID))
+}
+
+// SearchBookings finds up to limit bookings whose customer name, e-mail address or phone number
+// contains query (case-insensitive), newest start first. An empty query finds nothing.
+func (s *Store) SearchBookings(ctx context.Context, query string, limit int) ([]Booking, error) {
+	query = strings.TrimSpace(query)
+	if query == "" || limit <= 0 {
+		return nil, nil
+	}
+	if limit > 1000 {
+		limit = 1000
+	}
+	pattern := "%" + escapeLike(query) + "%"
+	// Phone numbers are compared without formatting ("+49 30 1234" finds "+49301234").
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, query)
+	return collectBookings(s.db.Query(ctx, `
+		SELECT `+bookingColumns+`
+		FROM bookings
+		WHERE customer_name ILIKE $1 OR customer_email ILIKE $1 OR customer_phone ILIKE $1
+		   OR (length($2) >= 3 AND regexp_replace(customer_phone, '[^0-9]', '', 'g') LIKE '%' || $2 || '%')
+		ORDER BY start_at DESC, id DESC
+		LIMIT $3`, pattern, digits, limit))
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// BusyRanges returns, per staff member, the blocked ranges (buffers included) of their confirmed
+// bookings that overlap [from, to), ordered by start — what the availability engine needs. The
+// booking exceptBookingID (0 for none) is left out, so that a booking being moved does not block
+// itself.
+func (s *Store) BusyRanges(ctx context.Context, staffIDs []int64, from, to time.Time, exceptBookingID int64) (map[int64][]availability.Range, error) {
+	rows, err := s.db.Query(ctx, `
+		SELECT staff_id, lower(blocked), upper(blocked)
+		FROM bookings
+		WHERE staff_id = ANY($1) AND status = 'confirmed' AND blocked && tstzrange($2, $3, '[)')
+		  AND id <> $4
+		ORDER BY staff_id, lower(blocked)`, staffIDs, from, to, exceptBookingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64][]availability.Range, len(staffIDs))
+	for rows.Next() {
+		var staffID int64
+		var r availability.Range
+		if err := rows.Scan(&staffID, &r.Start, &r.End); err != nil {
+			return nil, err
+		}
+		out[staffID] = append(out[staffID], r)
+	}
+	return out, rows.Err()
+}
+
+// CancelBooking cancels a confirmed booking and returns the updated row, freeing its time.
+// ErrNotFound if there is no such booking; ErrNotConfirmed (with the row) if it was already
+// cancelled.
+func (s *Store) CancelBooking(ctx context.Context, id int64) (Booking, error) {
+	b, err := scanBooking(s.db.QueryRow(ctx, `
+		UPDATE bookings
+		SET status = 'cancelled', cancelled_at = now(), updated_at = now()
+		WHERE id = $1 AND status = 'confirmed'
+		RETURNING `+bookingColumns, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s.notConfirmed(ctx, id)
+	}
+	return b, err
+}
+
+// notConfirmed explains why an update of a confirmed booking found no row.
+func (s *Store) notConfirmed(ctx context.Context, id int64) (Booking, error) {
+	b, err := s.GetBooking(ctx, id)
+	if err != nil {
+		return Booking{}, err
+	}
+	return b, ErrNotConfirmed
+}
+
+// Move is where a booking moves to: the new staff member and times (see Booking).
+type Move struct {
+	StaffID      int64
+	Start, End   time.Time
+	BlockedStart time.Time
+	BlockedEnd   time.Time
+}
+
+// MoveBooking moves a confirmed booking to a new time and/or staff member and returns the updated
+// row. It is one UPDATE of the row, so taking the new time and releasing the old one happen
+// together or not at all: on ErrOverlap (the new time is taken) the booking is unchanged. The new
+// range may overlap the booking's own old range. ErrNotFound if there is no such booking;
+// ErrNotConfirmed (with the row) if it is cancelled.
+func (s *Store) MoveBooking(ctx context.Context, id int64, m Move) (Booking, error) {
+	b, err := scanBooking(s.db.QueryRow(ctx, `
+		UPDATE bookings
+		SET staff_id = $2, start_at = $3, end_at = $4, blocked = tstzrange($5, $6, '[)'),
+		    updated_at = now()
+		WHERE id = $1 AND status = 'confirmed'
+		RETURNING `+bookingColumns, id, m.StaffID, m.Start, m.End, m.BlockedStart, m.BlockedEnd))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s.notConfirmed(ctx, id)
+	}
+	if err != nil {
+		return Booking{}, overlapOr(err)
+	}
+	return b, nil
+}

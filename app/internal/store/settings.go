@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/slotbook/slotbook/app/internal/business"
+	"github.com/slotbook/slotbook/app/internal/validation"
+)
+
+// Settings loads the business settings (there is always exactly one row: the first migration
+// creates a neutral default).
+func (s *Store) Settings(ctx context.Context) (business.Settings, error) {
+	var set business.Settings
+	var notice, advanceDays, interval, deadline int
+	err := s.db.QueryRow(ctx, `
+		SELECT name, time_zone, min_notice_minutes, max_advance_days, slot_interval_minutes,
+		       change_deadline_minutes
+		FROM business_settings`).Scan(&set.Name, &set.TimeZone, &notice, &advanceDays, &interval, &deadline)
+	if err != nil {
+		return business.Settings{}, notFound(err)
+	}
+	set.MinNotice = time.Duration(notice) * time.Minute
+	set.MaxAdvance = time.Duration(advanceDays) * 24 * time.Hour
+	set.SlotInterval = time.Duration(interval) * time.Minute
+	set.ChangeDeadline = time.Duration(deadline) * time.Minute
+	return set, nil
+}
+
+// ValidateSettings checks settings before they are saved. Field names: name, timeZone,
+// minNotice, maxAdvance, slotInterval, changeDeadline.
+func ValidateSettings(set business.Settings) validation.Errors {
+	var errs validation.Errors
+	checkName(&errs, "name", set.Name)
+	if set.TimeZone == "" {
+		errs.Add("timeZone", "required", "Choose a time zone.", nil)
+	} else if _, err := time.LoadLocation(set.TimeZone); err != nil || set.TimeZone == "Local" {
+		errs.Add("timeZone", "invalid", "This is not a known time zone (e.g. Europe/Berlin).", nil)
+	}
+	checkMinutes(&errs, "minNotice", set.MinNotice, 0, 365*24*60)
+	if set.MaxAdvance%(24*time.Hour) != 0 || set.MaxAdvance < 24*time.Hour || set.MaxAdvance > 1096*24*time.Hour {
+		errs.Add("maxAdvance", "range", "Must be a whole number of days between 1 and 1096.",
+			map[string]any{"min": 1, "max": 1096})
+	}
+	checkMinutes(&errs, "slotInterval", set.SlotInterval, 1, 1440)
+	checkMinutes(&errs, "changeDeadline", set.ChangeDeadline, 0, 365*24*60)
+	return errs
+}
+
+// UpdateSettings replaces the business settings. Invalid settings give validation.Errors (see
+// ValidateSettings).
+func (s *Store) UpdateSettings(ctx context.Context, set business.Settings) error {
+	if err := ValidateSettings(set).Err(); err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `
+		UPDATE business_settings
+		SET name = $1, time_zone = $2, min_notice_minutes = $3, max_advance_days = $4,
+		    slot_interval_minutes = $5, change_deadline_minutes = $6, updated_at = now()`,
+		set.Name, set.TimeZone, int(set.MinNotice/time.Minute), int(set.MaxAdvance/(24*time.Hour)),
+		int(set.SlotInterval/time.Minute), int(set.ChangeDeadline/time.Minute))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
