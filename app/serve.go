@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/slotbook/slotbook/app/internal/api"
+	"github.com/slotbook/slotbook/app/internal/booking"
+	"github.com/slotbook/slotbook/app/internal/config"
+	"github.com/slotbook/slotbook/app/internal/demo"
+	"github.com/slotbook/slotbook/app/internal/metrics"
+	"github.com/slotbook/slotbook/app/internal/store"
+	"github.com/slotbook/slotbook/app/internal/web"
+)
+
+// shutdownGrace is how long in-flight requests get after SIGTERM (Kubernetes waits 30 s).
+const shutdownGrace = 20 * time.Second
+
+func loadConfig(needs config.Needs) (*config.Config, error) {
+	cfg, err := config.FromEnv(needs)
+	if err != nil {
+		return nil, configError{err}
+	}
+	return cfg, nil
+}
+
+func migrate(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := loadConfig(config.NeedDatabase)
+	if err != nil {
+		return err
+	}
+	applied, err := store.Migrate(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	logger.Info("migrations applied", "new", applied)
+	return nil
+}
+
+func seedDemo(ctx context.Context, logger *slog.Logger) error {
+	if err := migrate(ctx, logger); err != nil {
+		return err
+	}
+	cfg, _ := loadConfig(config.NeedDatabase)
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := demo.Seed(ctx, st); err != nil {
+		return err
+	}
+	logger.Info("demo business seeded")
+	return nil
+}
+
+func serve(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := loadConfig(config.NeedAll)
+	if err != nil {
+		return err
+	}
+	// Several replicas may start together: goose takes an advisory lock, so exactly one applies
+	// each migration and the others wait.
+	if _, err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return fmt.Errorf("migrating the database: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	m := metrics.New()
+	svc := booking.NewService(st, booking.WithBaseURL(cfg.BaseURL.String()), booking.WithMetrics(m))
+	mux := http.NewServeMux()
+	api.Register(mux, svc, st)
+	mux.Handle("/", web.New(web.NewBackend(st, svc), web.Options{
+		BaseURL:  cfg.BaseURL.String(),
+		DevAdmin: cfg.DevAdmin,
+		Logger:   logger,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok") // the process is alive
+	})
+	mux.HandleFunc("GET /readyz", readyz(st))
+	if cfg.DevAdmin {
+		logger.Warn("SLOTBOOK_DEV_ADMIN is on: the admin pages are open WITHOUT login (development only)")
+	}
+
+	app := &http.Server{
+		Addr:              cfg.ListenAddr,
+		Handler:           m.Instrument(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", m.Handler())
+	metricsServer := &http.Server{Addr: cfg.MetricsAddr, Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
+
+	errs := make(chan error, 2)
+	for _, s := range []*http.Server{app, metricsServer} {
+		go func() {
+			logger.Info("listening", "addr", s.Addr)
+			if err := s.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+	}
+	logger.Info("slotbook started", "version", version, "base_url", cfg.BaseURL.String())
+	select {
+	case err := <-errs:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return errors.Join(app.Shutdown(shutdownCtx), metricsServer.Shutdown(shutdownCtx))
+}
+
+// readyz answers 200 only when the database is reachable and every migration is applied, so
+// Kubernetes sends no traffic to a replica that cannot serve it.
+func readyz(st *store.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		ok, err := st.MigrationsApplied(ctx)
+		if err != nil || !ok {
+			http.Error(w, "migrations not applied", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}
+}
