@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -97,21 +96,5 @@ func (r *TenantReconciler) apiServerEndpoints(ctx context.Context) ([]resources.
 		client.MatchingLabels{discoveryv1.LabelServiceName: apiServerServiceName}); err != nil {
 		return nil, err
 	}
-	var endpoints []resources.Endpoint
-	for _, s := range slices.Items {
-		for _, e := range s.Endpoints {
-			for _, a := range e.Addresses {
-				addr, err := netip.ParseAddr(a)
-				if err != nil {
-					continue
-				}
-				for _, p := range s.Ports {
-					if p.Port != nil {
-						endpoints = append(endpoints, resources.Endpoint{Addr: addr, Port: *p.Port})
-					}
-				}
-			}
-		}
-	}
-	return endpoints, nil
+	return resources.EndpointsFromSlices(slices.Items), nil
 }

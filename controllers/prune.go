@@ -29,7 +29,7 @@ func prunableLists() []client.ObjectList {
 func (r *TenantReconciler) prune(ctx context.Context, tenant *slotbookv1alpha1.Tenant, desired []client.Object) error {
 	wanted := map[string]bool{}
 	for _, o := range desired {
-		wanted[kindAndName(r.Client, o)] = true
+		wanted[kindAndName(o)] = true
 	}
 	for _, list := range prunableLists() {
 		if err := r.Client.List(ctx, list, client.InNamespace(tenant.NamespaceName()),
@@ -49,13 +49,13 @@ func (r *TenantReconciler) prune(ctx context.Context, tenant *slotbookv1alpha1.T
 			if err := r.setKind(obj); err != nil {
 				return err
 			}
-			if wanted[kindAndName(r.Client, obj)] {
+			if wanted[kindAndName(obj)] {
 				continue
 			}
 			if err := r.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
 				return err
 			}
-			r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "Pruned", "Prune", "Deleted %s, no longer needed", kindAndName(r.Client, obj))
+			r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "Pruned", "Prune", "Deleted %s, no longer needed", kindAndName(obj))
 		}
 	}
 	return nil

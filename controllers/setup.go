@@ -44,7 +44,9 @@ func CacheOptions() cache.Options {
 	for _, kind := range ownedNamespacedKinds {
 		byObject[kind.object] = managed
 	}
-	return cache.Options{ByObject: byObject}
+	// The controller never reads managedFields (internal/apply compares spec and metadata only):
+	// not caching them saves about a fifth of the heap (docs/benchmarks.md).
+	return cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()}
 }
 
 // NewTenantReconciler wires a TenantReconciler to a manager's client, API reader and events.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
+	"github.com/slotbook/slotbook/internal/testenv"
 )
 
 // The suite runs the real controller in a manager against a real kube-apiserver and etcd
@@ -35,25 +34,6 @@ var (
 	mgrCtx     context.Context
 )
 
-// ThirdPartyCRDDirs are the CRD folders shipped inside the Go modules the operator depends on,
-// so the CRDs always match the typed APIs the operator is built with.
-func ThirdPartyCRDDirs() ([]string, error) {
-	modules := map[string]string{
-		"github.com/cloudnative-pg/cloudnative-pg":      "config/crd/bases",
-		"github.com/cloudnative-pg/plugin-barman-cloud": "config/crd/bases",
-		"github.com/cert-manager/cert-manager":          "deploy/crds",
-	}
-	var dirs []string
-	for module, sub := range modules {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
-		if err != nil {
-			return nil, fmt.Errorf("locating module %s (is it downloaded? run go mod download): %w", module, err)
-		}
-		dirs = append(dirs, filepath.Join(strings.TrimSpace(string(out)), sub))
-	}
-	return dirs, nil
-}
-
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
 }
@@ -64,13 +44,13 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapcore.Level(zapLevel()))))
-	thirdParty, err := ThirdPartyCRDDirs()
+	crds, err := testenv.CRDDirectoryPaths("..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     append([]string{filepath.Join("..", "config", "crd", "bases")}, thirdParty...),
+		CRDDirectoryPaths:     crds,
 		ErrorIfCRDPathMissing: true,
 	}
 	restConfig, err = testEnv.Start()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -131,9 +132,12 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 	return obs, ctrl.Result{RequeueAfter: resyncPeriod}, nil
 }
 
-// applyAll applies every desired object, recording an Event for each one it created or corrected.
+// applyAll applies every desired object and records one Event summing up what it created or
+// corrected (one Event per object would be folded into one by the events API anyway, keeping
+// only the first message).
 func (r *TenantReconciler) applyAll(ctx context.Context, tenant *slotbookv1alpha1.Tenant, desired []client.Object) error {
 	applier := apply.Applier{Client: r.Client, FieldOwner: resources.FieldOwner}
+	changed := map[apply.Result][]string{}
 	for _, obj := range desired {
 		res, err := applier.Apply(ctx, obj)
 		if err != nil {
@@ -141,11 +145,26 @@ func (r *TenantReconciler) applyAll(ctx context.Context, tenant *slotbookv1alpha
 			return err
 		}
 		if res != apply.Unchanged {
-			log.FromContext(ctx).V(1).Info("applied", "object", kindAndName(r.Client, obj), "result", res)
-			r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, string(res), "Apply", "%s %s", res, kindAndName(r.Client, obj))
+			log.FromContext(ctx).V(1).Info("applied", "object", kindAndName(obj), "result", res)
+			changed[res] = append(changed[res], kindAndName(obj))
 		}
 	}
+	if created := changed[apply.Created]; len(created) > 0 {
+		r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "Created", "Apply", "Created %d objects: %s", len(created), summarize(created))
+	}
+	if updated := changed[apply.Updated]; len(updated) > 0 {
+		r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "Updated", "Apply", "Updated %d objects (drift corrected or spec changed): %s", len(updated), summarize(updated))
+	}
 	return nil
+}
+
+// summarize lists objects for an Event message, which must stay short (at most 1 kB).
+func summarize(names []string) string {
+	const limit = 8
+	if len(names) <= limit {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:limit], ", ") + fmt.Sprintf(" and %d more", len(names)-limit)
 }
 
 func (r *TenantReconciler) patchStatus(ctx context.Context, tenant *slotbookv1alpha1.Tenant, before *slotbookv1alpha1.TenantStatus) error {
@@ -221,7 +240,7 @@ var ownedNamespacedKinds = []struct {
 	{&cmv1.Certificate{}, func() client.ObjectList { return &cmv1.CertificateList{} }},
 }
 
-func kindAndName(c client.Client, obj client.Object) string {
+func kindAndName(obj client.Object) string {
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
 	if kind == "" {
 		kind = fmt.Sprintf("%T", obj)

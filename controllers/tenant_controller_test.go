@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -205,6 +206,21 @@ func TestProvisioningCreatesEveryChild(t *testing.T) {
 		if string(s1.Data["key"]) != string(s2.Data["key"]) || len(s1.Data["key"]) < 32 {
 			t.Errorf("session key changed or too short")
 		}
+	})
+	t.Run("provisioning is reported in an Event", func(t *testing.T) {
+		eventually(t, waitTimeout, "Created event", func() error {
+			var events eventsv1.EventList
+			if err := k8s.List(context.Background(), &events); err != nil {
+				return err
+			}
+			for _, e := range events.Items {
+				if e.Regarding.Kind == "Tenant" && e.Regarding.Name == tenant.Name && e.Reason == "Created" &&
+					strings.Contains(e.Note, "Namespace tenant-prov-a") && strings.Contains(e.Note, "more") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no Created event summing up the objects among %d events: %+v", len(events.Items), events.Items)
+		})
 	})
 	t.Run("status", func(t *testing.T) {
 		tn, _ := get(t, &slotbookv1alpha1.Tenant{}, "", tenant.Name)

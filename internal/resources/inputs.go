@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
+
 	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
 )
 
@@ -52,4 +54,26 @@ func (in Inputs) validate() error {
 		return fmt.Errorf("no database password")
 	}
 	return nil
+}
+
+// EndpointsFromSlices lists the addresses and ports of EndpointSlices (e.g. the kube-apiserver's
+// `kubernetes` slices), skipping addresses that are not IPs.
+func EndpointsFromSlices(slices []discoveryv1.EndpointSlice) []Endpoint {
+	var endpoints []Endpoint
+	for _, s := range slices {
+		for _, e := range s.Endpoints {
+			for _, a := range e.Addresses {
+				addr, err := netip.ParseAddr(a)
+				if err != nil {
+					continue
+				}
+				for _, p := range s.Ports {
+					if p.Port != nil {
+						endpoints = append(endpoints, Endpoint{Addr: addr, Port: *p.Port})
+					}
+				}
+			}
+		}
+	}
+	return endpoints
 }
