@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,7 +37,7 @@ func migrate(ctx context.Context, logger *slog.Logger) error {
 	}
 	applied, err := store.Migrate(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return err
+		return explainDatabaseError(err)
 	}
 	logger.Info("migrations applied", "new", applied)
 	return nil
@@ -67,7 +68,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	// Several replicas may start together: goose takes an advisory lock, so exactly one applies
 	// each migration and the others wait.
 	if _, err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
-		return fmt.Errorf("migrating the database: %w", err)
+		return fmt.Errorf("migrating the database: %w", explainDatabaseError(err))
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -125,6 +126,17 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	return errors.Join(app.Shutdown(shutdownCtx), metricsServer.Shutdown(shutdownCtx))
+}
+
+// explainDatabaseError says in words what a failed TLS verification means, on top of the driver's
+// message.
+func explainDatabaseError(err error) error {
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &verify) {
+		return fmt.Errorf("the database server's TLS certificate could not be verified: sslrootcert in "+
+			"SLOTBOOK_DATABASE_URL must be the CA that signed it, and the host name must match (%w)", err)
+	}
+	return err
 }
 
 // readyz answers 200 only when the database is reachable and every migration is applied, so

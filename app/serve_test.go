@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +84,39 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not shut down")
 	}
+}
+
+// TestDatabaseTLSIsRequired: every subcommand refuses a database URL without verify-full, and a
+// server certificate from another CA fails with a message that says so.
+func TestDatabaseTLSIsRequired(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	good := pgtest.NewDatabase(t)
+
+	t.Run("plain text is refused before connecting", func(t *testing.T) {
+		t.Setenv("SLOTBOOK_DATABASE_URL", strings.Replace(good, "sslmode=verify-full", "sslmode=disable", 1))
+		err := migrate(ctx, logger)
+		if err == nil || !strings.Contains(err.Error(), "TLS to the database is required") {
+			t.Fatalf("migrate = %v", err)
+		}
+	})
+	t.Run("a certificate from another CA is refused", func(t *testing.T) {
+		wrongCA := t.TempDir() + "/other-ca.crt"
+		if err := pgtest.WriteUnrelatedCA(wrongCA); err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("sslrootcert", wrongCA)
+		u.RawQuery = q.Encode()
+		t.Setenv("SLOTBOOK_DATABASE_URL", u.String())
+		err = migrate(ctx, logger)
+		if err == nil || !strings.Contains(err.Error(), "TLS certificate could not be verified") {
+			t.Fatalf("migrate = %v", err)
+		}
+		t.Logf("message: %v", err)
+	})
 }

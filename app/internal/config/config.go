@@ -26,6 +26,10 @@ const (
 	EnvListenAddr         = "SLOTBOOK_LISTEN_ADDR"
 	EnvMetricsAddr        = "SLOTBOOK_METRICS_ADDR"
 
+	// EnvDevInsecureDatabase allows a database URL without sslmode=verify-full. Local development
+	// only (make run-app); the operator never sets it.
+	EnvDevInsecureDatabase = "SLOTBOOK_DEV_INSECURE_DATABASE"
+
 	// EnvDevAdmin opens the admin UI without login. Development only: the operator never sets it,
 	// and it goes away when accounts arrive.
 	EnvDevAdmin = "SLOTBOOK_DEV_ADMIN"
@@ -49,6 +53,8 @@ type Config struct {
 	ListenAddr         string
 	MetricsAddr        string
 	DevAdmin           bool
+	// DevInsecureDatabase is set when the database URL may go without TLS verification.
+	DevInsecureDatabase bool
 }
 
 // Needs says which variables a subcommand requires: serve needs everything, migrate only the
@@ -83,6 +89,21 @@ func Load(lookup func(string) (string, bool), needs Needs) (*Config, error) {
 		bad(EnvDatabaseURL, "is required (a PostgreSQL URL such as postgresql://user:password@host:5432/booking?sslmode=verify-full)")
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad(EnvDatabaseURL, "must be a postgres:// or postgresql:// URL")
+	} else {
+		insecure := get(EnvDevInsecureDatabase, "false")
+		c.DevInsecureDatabase, err = strconv.ParseBool(insecure)
+		if err != nil {
+			bad(EnvDevInsecureDatabase, "must be true or false, not %q", insecure)
+		}
+		// Personal data never crosses the network in plain text (TOM §6, §10): the server's
+		// certificate must be verified, host name included.
+		if mode := u.Query().Get("sslmode"); mode != "verify-full" && !c.DevInsecureDatabase {
+			if mode == "" {
+				mode = "unset"
+			}
+			bad(EnvDatabaseURL, "TLS to the database is required: the URL must carry sslmode=verify-full "+
+				"(and sslrootcert=<CA file>), not sslmode=%s; for local development only, %s=true allows it", mode, EnvDevInsecureDatabase)
+		}
 	}
 
 	tz := get(EnvTimeZone, "Europe/Berlin")

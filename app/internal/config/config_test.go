@@ -48,6 +48,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{EnvListenAddr, "8080"},
 		{EnvMetricsAddr, "localhost"},
 		{EnvDevAdmin, "maybe"},
+		{EnvDatabaseURL, "postgresql://booking:pw@localhost/booking"},
+		{EnvDatabaseURL, "postgresql://booking:pw@localhost/booking?sslmode=require"},
+		{EnvDatabaseURL, "postgresql://booking:pw@localhost/booking?sslmode=verify-ca"},
+		{EnvDatabaseURL, "postgresql://booking:pw@localhost/booking?sslmode=disable"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.variable+"="+tc.value, func(t *testing.T) {
@@ -76,6 +80,21 @@ func TestAllProblemsAreReportedAtOnce(t *testing.T) {
 	for _, name := range []string{EnvDatabaseURL, EnvBaseURL, EnvSessionKey, EnvMFA} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name %s", err, name)
+		}
+	}
+}
+
+func TestInsecureDatabaseOnlyWithTheDevSwitch(t *testing.T) {
+	for _, mode := range []string{"disable", "prefer", "require", "verify-ca"} {
+		env := valid()
+		env[EnvDatabaseURL] = "postgresql://booking:pw@localhost/booking?sslmode=" + mode
+		_, err := Load(lookup(env), NeedDatabase)
+		if err == nil || !strings.Contains(err.Error(), "TLS to the database is required") {
+			t.Errorf("sslmode=%s: %v", mode, err)
+		}
+		env[EnvDevInsecureDatabase] = "true"
+		if _, err := Load(lookup(env), NeedDatabase); err != nil {
+			t.Errorf("sslmode=%s with the dev switch: %v", mode, err)
 		}
 	}
 }
