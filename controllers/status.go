@@ -35,6 +35,8 @@ func computeStatus(t *slotbookv1alpha1.Tenant, obs observation) {
 		t.Status.Namespace = t.NamespaceName()
 		t.Status.URL = "https://" + t.Spec.Host
 		t.Status.ClassName = obs.className
+		security := resources.EffectiveSecurity(t)
+		t.Status.Security = &security
 		setNamespaceReadyCondition(t, obs.namespace)
 		setDatabaseReadyCondition(t, obs.cluster)
 		setBackupsHealthyCondition(t, obs)

@@ -227,6 +227,10 @@ func TestProvisioningCreatesEveryChild(t *testing.T) {
 		if tn.Status.Namespace != ns || tn.Status.URL != "https://prov-a.booking.example" || tn.Status.ClassName != "prov-class" {
 			t.Errorf("status = %+v", tn.Status)
 		}
+		want := slotbookv1alpha1.SecuritySpec{MFA: slotbookv1alpha1.MFARequired, SessionIdleTimeout: "15m", PasswordMinLength: 12}
+		if tn.Status.Security == nil || *tn.Status.Security != want {
+			t.Errorf("status.security = %+v, want %+v", tn.Status.Security, want)
+		}
 		waitForCondition(t, tenant.Name, slotbookv1alpha1.ConditionNamespaceReady, metav1.ConditionTrue, "")
 		waitForCondition(t, tenant.Name, slotbookv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonProvisioning)
 		waitForCondition(t, tenant.Name, slotbookv1alpha1.ConditionReconciling, metav1.ConditionTrue, ReasonProvisioning)

@@ -233,6 +233,11 @@ type TenantStatus struct {
 	// +optional
 	ClassName string `json:"className,omitempty"`
 
+	// Security are the security settings the app runs with (defaults filled in), as the operator
+	// last rolled them out to the app's pods.
+	// +optional
+	Security *SecuritySpec `json:"security,omitempty"`
+
 	// LastSuccessfulBackup is when the last backup completed, as reported by CloudNativePG.
 	// +optional
 	LastSuccessfulBackup *metav1.Time `json:"lastSuccessfulBackup,omitempty"`

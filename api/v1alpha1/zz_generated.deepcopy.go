@@ -501,6 +501,11 @@ func (in *TenantStatus) DeepCopyInto(out *TenantStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.Security != nil {
+		in, out := &in.Security, &out.Security
+		*out = new(SecuritySpec)
+		**out = **in
+	}
 	if in.LastSuccessfulBackup != nil {
 		in, out := &in.LastSuccessfulBackup, &out.LastSuccessfulBackup
 		*out = (*in).DeepCopy()

@@ -44,21 +44,25 @@ func AppReplicas(t *slotbookv1alpha1.Tenant) int32 {
 	}
 }
 
+// EffectiveSecurity is the tenant's security settings with defaults filled in: what the app runs
+// with, and what the Tenant's status reports.
+func EffectiveSecurity(t *slotbookv1alpha1.Tenant) slotbookv1alpha1.SecuritySpec {
+	sec := t.Spec.Security
+	if sec.MFA == "" {
+		sec.MFA = slotbookv1alpha1.MFAOptional
+	}
+	if sec.SessionIdleTimeout == "" {
+		sec.SessionIdleTimeout = "15m"
+	}
+	if sec.PasswordMinLength == 0 {
+		sec.PasswordMinLength = 12
+	}
+	return sec
+}
+
 // AppEnv is the app's configuration contract: exactly these variables, in this order.
 func AppEnv(in Inputs) []corev1.EnvVar {
-	sec := in.Tenant.Spec.Security
-	mfa := string(sec.MFA)
-	if mfa == "" {
-		mfa = string(slotbookv1alpha1.MFAOptional)
-	}
-	idle := sec.SessionIdleTimeout
-	if idle == "" {
-		idle = "15m"
-	}
-	minLength := sec.PasswordMinLength
-	if minLength == 0 {
-		minLength = 12
-	}
+	sec := EffectiveSecurity(in.Tenant)
 	timeZone := in.Tenant.Spec.TimeZone
 	if timeZone == "" {
 		timeZone = defaultTimeZone
@@ -67,9 +71,9 @@ func AppEnv(in Inputs) []corev1.EnvVar {
 		{Name: "SLOTBOOK_DATABASE_URL", ValueFrom: secretKey(DatabaseSecretName, "url")},
 		{Name: "SLOTBOOK_BASE_URL", Value: "https://" + in.Tenant.Spec.Host},
 		{Name: "SLOTBOOK_SESSION_KEY", ValueFrom: secretKey(SessionSecretName, "key")},
-		{Name: "SLOTBOOK_MFA", Value: mfa},
-		{Name: "SLOTBOOK_SESSION_IDLE_TIMEOUT", Value: idle},
-		{Name: "SLOTBOOK_PASSWORD_MIN_LENGTH", Value: strconv.Itoa(int(minLength))},
+		{Name: "SLOTBOOK_MFA", Value: string(sec.MFA)},
+		{Name: "SLOTBOOK_SESSION_IDLE_TIMEOUT", Value: sec.SessionIdleTimeout},
+		{Name: "SLOTBOOK_PASSWORD_MIN_LENGTH", Value: strconv.Itoa(int(sec.PasswordMinLength))},
 		{Name: "SLOTBOOK_TIMEZONE", Value: timeZone},
 		{Name: "SLOTBOOK_LISTEN_ADDR", Value: fmt.Sprintf(":%d", AppHTTPPort)},
 		{Name: "SLOTBOOK_METRICS_ADDR", Value: fmt.Sprintf(":%d", AppMetricsPort)},
