@@ -56,3 +56,7 @@ bench-operator: envtest ## Benchmark the operator against envtest (BENCH_TENANTS
 .PHONY: run
 run: ## Run the operator against the current kubeconfig.
 	go run ./cmd/manager
+
+.PHONY: bench-app
+bench-app: ## Benchmark the booking app against PostgreSQL (pgbench ceiling, booking TPS, contention, availability latency, RSS).
+	go test ./app/bench/ -run '^$$' -bench BenchmarkApp -benchtime 1x -timeout 15m -v $(BENCH_APP_FLAGS)

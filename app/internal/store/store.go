@@ -94,7 +94,12 @@ const (
 	codeExclusionViolation  = "23P01"
 	codeUniqueViolation     = "23505"
 	codeCheckViolation      = "23514"
+	codeDeadlockDetected    = "40P01"
 )
+
+// bookingLockClass is the first key of the advisory locks that serialise the writes of one staff
+// member's bookings (the second key is the staff id).
+const bookingLockClass = 0x5107
 
 func pgCode(err error) (string, string) {
 	var pgErr *pgconn.PgError
