@@ -26,6 +26,9 @@
 -- +goose Up
 
 CREATE TABLE audit_log (
+    -- The chain's order. Ids are taken under audit.Append's advisory lock, so they follow the
+    -- order of appends; keep the sequence uncached (CACHE 1, the default) so that this holds
+    -- across sessions. Gaps (rolled-back appends) are fine.
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- When it happened, to the microsecond (the hash covers exactly the stored value).
     occurred_at timestamptz NOT NULL,
