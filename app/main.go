@@ -3,6 +3,7 @@
 //	slotbook serve      apply migrations (under an advisory lock) and serve the site
 //	slotbook migrate    apply migrations and exit
 //	slotbook seed-demo  create the demo business (migrations first)
+//	slotbook audit verify  check the audit log's hash chain
 //	slotbook version    print the version
 //
 // Configuration comes from SLOTBOOK_* environment variables (see app/internal/config).
@@ -27,6 +28,8 @@ commands:
   serve      apply database migrations and serve the booking site
   migrate    apply database migrations and exit
   seed-demo  create a demo business with services, staff and working hours
+  audit verify [--anchor ID:HASH]
+             check the tamper-evident audit log; fails naming the first bad row
   version    print the version
 
 Configuration: SLOTBOOK_DATABASE_URL, SLOTBOOK_BASE_URL, SLOTBOOK_SESSION_KEY, SLOTBOOK_MFA,
@@ -52,6 +55,8 @@ func main() {
 		err = migrate(ctx, logger)
 	case "seed-demo":
 		err = seedDemo(ctx, logger)
+	case "audit":
+		err = auditCommand(ctx, logger, os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println(version)
 	case "help", "-h", "--help":
