@@ -117,7 +117,14 @@ type errorBody struct {
 	Alternatives []slotJSON              `json:"alternatives,omitempty"`
 }
 
-func timeJSON(t time.Time, loc *time.Location) string { return t.In(loc).Format(time.RFC3339) }
+// timeJSON formats t in loc; with loc nil, in t's own location (the booking service returns
+// times in the business's time zone).
+func timeJSON(t time.Time, loc *time.Location) string {
+	if loc != nil {
+		t = t.In(loc)
+	}
+	return t.Format(time.RFC3339)
+}
 
 func slotsJSON(slots []availability.Slot, loc *time.Location) []slotJSON {
 	out := make([]slotJSON, len(slots))
@@ -159,7 +166,8 @@ func fieldList(errs validation.Errors) string {
 	return strings.Join(parts, "; ")
 }
 
-// fail answers an error from the booking service.
+// fail answers an error from the booking service. Conflicts show their alternatives in loc, or
+// (nil) in the business's time zone, which the booking service returns them in.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error, loc *time.Location) {
 	var verrs validation.Errors
 	var conflict *booking.ConflictError
@@ -167,9 +175,6 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error, loc *time.
 	case errors.As(err, &verrs):
 		writeInvalid(w, verrs)
 	case errors.As(err, &conflict):
-		if loc == nil {
-			loc = time.UTC
-		}
 		writeJSON(w, http.StatusConflict, errorJSON{Error: errorBody{
 			Code:         "conflict",
 			Message:      "Sorry, this time is no longer available: someone else has just booked it. Please choose another time; alternatives lists free times nearby.",
@@ -316,17 +321,12 @@ func (a *api) availability(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, errs)
 		return
 	}
-	loc, err := a.svc.Location(ctx)
-	if err != nil {
-		a.fail(w, r, err, nil)
-		return
-	}
-	slots, err := a.svc.Availability(ctx, *serviceID, staffID, from, to)
+	slots, loc, err := a.svc.AvailabilityIn(ctx, *serviceID, staffID, from, to)
 	if err != nil {
 		a.fail(w, r, renameFields(err, map[string]string{"serviceId": "service", "staffId": "staff"}), loc)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"timeZone": loc.String(), "slots": slotsJSON(slots, loc)})
+	writeAvailability(w, slots, loc)
 }
 
 // ---- booking ----
@@ -429,11 +429,8 @@ func (a *api) book(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, errs)
 		return
 	}
-	loc, err := a.svc.Location(ctx)
-	if err != nil {
-		a.fail(w, r, err, nil)
-		return
-	}
+	// The service returns times (the booking's, a conflict's alternatives) in the business's
+	// time zone, so there is no need to read the settings for it here.
 	conf, err := a.svc.Book(ctx, booking.Request{
 		ServiceID: req.ServiceID,
 		StaffID:   req.StaffID,
@@ -446,10 +443,11 @@ func (a *api) book(w http.ResponseWriter, r *http.Request) {
 		},
 	})
 	if err != nil {
-		a.fail(w, r, err, loc)
+		a.fail(w, r, err, nil)
 		return
 	}
 	b := conf.Booking
+	loc := b.Start.Location()
 	writeJSON(w, http.StatusCreated, bookResponse{
 		ID: b.ID, Status: string(b.Status), Start: timeJSON(b.Start, loc), End: timeJSON(b.End, loc),
 		ServiceID: b.ServiceID, StaffID: b.StaffID, ManageURL: conf.ManageURL, ManageToken: conf.ManageToken,
@@ -530,13 +528,8 @@ func (a *api) reschedule(w http.ResponseWriter, r *http.Request) {
 		writeInvalid(w, errs)
 		return
 	}
-	loc, err := a.svc.Location(ctx)
-	if err != nil {
-		a.fail(w, r, err, nil)
-		return
-	}
 	if _, err := a.svc.Reschedule(ctx, token, start, req.StaffID); err != nil {
-		a.fail(w, r, err, loc)
+		a.fail(w, r, err, nil) // alternatives come in the business's time zone
 		return
 	}
 	a.writeManaged(w, r, token)

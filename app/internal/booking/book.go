@@ -3,6 +3,8 @@ package booking
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -98,14 +100,28 @@ func (s *Service) AdminCreate(ctx context.Context, req Request) (*Confirmation, 
 }
 
 func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirmation, error) {
-	cust, errs := ValidateCustomer(req.Customer)
-	e, err := s.env(ctx)
+	cust, custErrs := ValidateCustomer(req.Customer)
+	var (
+		errs  validation.Errors
+		svc   catalog.Service
+		staff []schedule.Staff
+		day   schedule.Date
+	)
+	// One round trip: the catalogue version and the busy ranges of the start's day.
+	c, busy, err := s.snapshot(ctx, func(c *catalogue) store.BusyQuery {
+		errs = slices.Clone(custErrs)
+		svc, staff = c.serviceAndStaff(req.ServiceID, req.StaffID, &errs)
+		if svc.ID == 0 || req.Start.IsZero() {
+			return store.BusyQuery{}
+		}
+		day = schedule.DateOf(req.Start.In(c.loc))
+		if !validYear(day) {
+			return store.BusyQuery{}
+		}
+		return busyQuery(c.loc, svc, staff, day, day, 0)
+	})
 	if err != nil {
-		return nil, err
-	}
-	svc, staff, err := s.serviceAndStaff(ctx, req.ServiceID, req.StaffID, &errs)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load settings: %w", err)
 	}
 	if req.Start.IsZero() {
 		errs.Add("start", "required", "Choose a time.", nil)
@@ -113,14 +129,13 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 	if svc.ID == 0 || req.Start.IsZero() {
 		return nil, errs.Err()
 	}
-	slot, q, _, err := s.checkStart(ctx, e, svc, staff, req.Start, 0, admin, &errs)
-	if err != nil {
-		return nil, err
-	}
+	e := s.envOf(c)
+	slot, q, _ := s.checkStart(e, svc, staff, req.Start, day, busy, admin, &errs)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	token, hash := newToken()
+	known := &dayBusy{day: day, busy: busy}
 	for _, staffID := range slot.StaffIDs { // none if taken
 		if s.beforeWrite != nil {
 			s.beforeWrite(staffID)
@@ -140,7 +155,8 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 			ManageTokenHash: hash,
 		})
 		if errors.Is(err, store.ErrOverlap) {
-			continue // lost a race for this person: try the next
+			known = nil // the busy ranges read are out of date
+			continue    // lost a race for this person: try the next
 		}
 		if err != nil {
 			return nil, err
@@ -150,45 +166,46 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 		}
 		return &Confirmation{Booking: fromStore(b, e.loc), ManageToken: token, ManageURL: s.ManageURL(token)}, nil
 	}
-	alts, err := s.alternatives(ctx, e, svc, staff, req.Start, 0, admin)
+	alts, err := s.alternatives(ctx, e, svc, staff, req.Start, 0, admin, known)
 	if err != nil {
 		return nil, err
 	}
 	return nil, s.conflict(alts)
 }
 
-// checkStart checks that start is a slot the engine offers for svc and staff. If the hours, grid,
-// notice or advance rule it out, it adds a "start" error to errs. If it is offered but nobody is
-// free then, taken is true. Otherwise it returns the slot (its StaffIDs: who is free, in the
-// order of staff) and the query.
-func (s *Service) checkStart(ctx context.Context, e env, svc catalog.Service, staff []schedule.Staff, start time.Time, exceptBookingID int64, admin bool, errs *validation.Errors) (slot availability.Slot, q availability.Query, taken bool, err error) {
-	day := schedule.DateOf(start.In(e.loc))
-	if day.Year < availability.MinYear || day.Year > availability.MaxYear {
+// checkStart checks that start, on the local date day, is a slot the engine offers for svc and
+// staff, given the busy ranges read for that day. If the hours, grid, notice or advance rule it
+// out, it adds a "start" error to errs. If it is offered but nobody is free then, taken is true.
+// Otherwise it returns the slot (its StaffIDs: who is free, in the order of staff) and the
+// query.
+func (s *Service) checkStart(e env, svc catalog.Service, staff []schedule.Staff, start time.Time, day schedule.Date, busy map[int64][]availability.Range, admin bool, errs *validation.Errors) (slot availability.Slot, q availability.Query, taken bool) {
+	if !validYear(day) {
 		errs.Add("start", "not_offered", "This time cannot be booked.", nil)
-		return slot, q, false, nil
+		return slot, q, false
 	}
-	q, err = s.query(ctx, e, svc, staff, day, day, exceptBookingID)
-	if err != nil {
-		return slot, q, false, err
-	}
+	q = query(e, svc, staff, day, day, busy)
 	if admin {
 		q = adminQuery(q)
 	}
-	if _, ok := findSlot(s.compute(withoutBusy(q), e.loc), start); !ok {
-		switch {
-		case !admin && start.Before(e.now.Add(e.set.MinNotice)):
-			errs.Add("start", "too_soon", "This time is too soon or in the past; choose a later one.",
-				map[string]any{"minNoticeMinutes": int(e.set.MinNotice / time.Minute)})
-		case !admin && start.After(e.now.Add(e.set.MaxAdvance)):
-			errs.Add("start", "too_far", "This time is too far ahead.",
-				map[string]any{"maxAdvanceDays": int(e.set.MaxAdvance / (24 * time.Hour))})
-		default:
-			errs.Add("start", "not_offered", "This time is not offered (outside working hours or not a slot start).", nil)
-		}
-		return slot, q, false, nil
+	// Usually the start is free: one computation. Otherwise a second one without the bookings
+	// tells whether it is taken or never offered.
+	if slot, ok := findSlot(s.compute(q, e.loc), start); ok {
+		return slot, q, false
 	}
-	slot, ok := findSlot(s.compute(q, e.loc), start)
-	return slot, q, !ok, nil
+	if _, ok := findSlot(s.compute(withoutBusy(q), e.loc), start); ok {
+		return slot, q, true
+	}
+	switch {
+	case !admin && start.Before(e.now.Add(e.set.MinNotice)):
+		errs.Add("start", "too_soon", "This time is too soon or in the past; choose a later one.",
+			map[string]any{"minNoticeMinutes": int(e.set.MinNotice / time.Minute)})
+	case !admin && start.After(e.now.Add(e.set.MaxAdvance)):
+		errs.Add("start", "too_far", "This time is too far ahead.",
+			map[string]any{"maxAdvanceDays": int(e.set.MaxAdvance / (24 * time.Hour))})
+	default:
+		errs.Add("start", "not_offered", "This time is not offered (outside working hours or not a slot start).", nil)
+	}
+	return slot, q, false
 }
 
 // ---- the customer's booking, by manage token ----
@@ -215,13 +232,15 @@ func (s *Service) Manage(ctx context.Context, token string) (*ManagedBooking, er
 	if err != nil {
 		return nil, err
 	}
-	svc, err := s.st.GetService(ctx, b.ServiceID)
-	if err != nil {
-		return nil, err
+	// Both exist (bookings restrict their deletion), so they are in a current catalogue.
+	svc, ok := e.cat.services[b.ServiceID]
+	if !ok {
+		return nil, fmt.Errorf("service %d of booking %d: %w", b.ServiceID, b.ID, store.ErrNotFound)
 	}
-	st, err := s.st.GetStaff(ctx, b.StaffID)
-	if err != nil {
-		return nil, err
+	svc.StaffIDs = slices.Clone(svc.StaffIDs) // the catalogue's is shared
+	st, ok := e.cat.staff[b.StaffID]
+	if !ok {
+		return nil, fmt.Errorf("staff member %d of booking %d: %w", b.StaffID, b.ID, store.ErrNotFound)
 	}
 	deadline := b.Start.Add(-e.set.ChangeDeadline).In(e.loc)
 	return &ManagedBooking{
@@ -276,54 +295,70 @@ func (s *Service) Reschedule(ctx context.Context, token string, newStart time.Ti
 	if !e.now.Before(b.Start.Add(-e.set.ChangeDeadline)) {
 		return nil, ErrDeadlinePassed
 	}
-	return s.move(ctx, e, b, newStart, staffID, false)
+	return s.move(ctx, b, newStart, staffID, false)
 }
 
-func (s *Service) move(ctx context.Context, e env, b store.Booking, newStart time.Time, staffID *int64, admin bool) (*Booking, error) {
+func (s *Service) move(ctx context.Context, b store.Booking, newStart time.Time, staffID *int64, admin bool) (*Booking, error) {
 	var errs validation.Errors
 	if newStart.IsZero() {
 		errs.Add("start", "required", "Choose a time.", nil)
 		return nil, errs
 	}
-	svc, err := s.st.GetService(ctx, b.ServiceID)
-	if err != nil {
-		return nil, err
-	}
-	all, err := s.st.StaffForService(ctx, svc.ID, true)
-	if err != nil {
-		return nil, err
-	}
-	var staff []schedule.Staff
-	if staffID != nil {
-		for _, st := range all {
-			if st.ID == *staffID {
-				staff = []schedule.Staff{st}
+	var (
+		svc   catalog.Service
+		known bool // whether the booking's service is in the catalogue
+		staff []schedule.Staff
+		day   schedule.Date
+	)
+	// One round trip: the catalogue version and the busy ranges of the new start's day.
+	c, busy, err := s.snapshot(ctx, func(c *catalogue) store.BusyQuery {
+		errs, staff = nil, nil
+		svc, known = c.services[b.ServiceID]
+		all := c.offering[b.ServiceID]
+		if staffID != nil {
+			for _, st := range all {
+				if st.ID == *staffID {
+					staff = []schedule.Staff{st}
+				}
+			}
+			if staff == nil {
+				errs.Add("staffId", "not_offered", "This staff member does not offer this service.", nil)
+				return store.BusyQuery{}
+			}
+		} else {
+			// The current staff member first, then the others in their stable order.
+			for _, st := range all {
+				if st.ID == b.StaffID {
+					staff = append(staff, st)
+				}
+			}
+			for _, st := range all {
+				if st.ID != b.StaffID {
+					staff = append(staff, st)
+				}
 			}
 		}
-		if staff == nil {
-			errs.Add("staffId", "not_offered", "This staff member does not offer this service.", nil)
-			return nil, errs
+		day = schedule.DateOf(newStart.In(c.loc))
+		if !known || !validYear(day) {
+			return store.BusyQuery{}
 		}
-	} else {
-		// The current staff member first, then the others in their stable order.
-		for _, st := range all {
-			if st.ID == b.StaffID {
-				staff = append(staff, st)
-			}
-		}
-		for _, st := range all {
-			if st.ID != b.StaffID {
-				staff = append(staff, st)
-			}
-		}
-	}
-	slot, q, _, err := s.checkStart(ctx, e, svc, staff, newStart, b.ID, admin, &errs)
+		return busyQuery(c.loc, svc, staff, day, day, b.ID)
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load settings: %w", err)
+	}
+	if !known { // bookings restrict the deletion of their service
+		return nil, fmt.Errorf("service %d of booking %d: %w", b.ServiceID, b.ID, store.ErrNotFound)
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	e := s.envOf(c)
+	slot, q, _ := s.checkStart(e, svc, staff, newStart, day, busy, admin, &errs)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	seen := &dayBusy{day: day, busy: busy}
 	// The slot lists free staff in the engine's order, which is q.Staff's, i.e. ours.
 	for _, id := range slot.StaffIDs {
 		if s.beforeWrite != nil {
@@ -339,6 +374,7 @@ func (s *Service) move(ctx context.Context, e env, b store.Booking, newStart tim
 		})
 		switch {
 		case errors.Is(err, store.ErrOverlap):
+			seen = nil // the busy ranges read are out of date
 			continue
 		case errors.Is(err, store.ErrNotConfirmed):
 			return nil, ErrCancelled
@@ -350,7 +386,7 @@ func (s *Service) move(ctx context.Context, e env, b store.Booking, newStart tim
 		out := fromStore(moved, e.loc)
 		return &out, nil
 	}
-	alts, err := s.alternatives(ctx, e, svc, staff, newStart, b.ID, admin)
+	alts, err := s.alternatives(ctx, e, svc, staff, newStart, b.ID, admin, seen)
 	if err != nil {
 		return nil, err
 	}
@@ -385,11 +421,7 @@ func (s *Service) AdminMove(ctx context.Context, id int64, newStart time.Time, s
 	if b.Status != store.StatusConfirmed {
 		return nil, ErrCancelled
 	}
-	e, err := s.env(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.move(ctx, e, b, newStart, staffID, true)
+	return s.move(ctx, b, newStart, staffID, true)
 }
 
 // GetBooking returns a booking by id, or ErrNotFound.

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/slotbook/slotbook/app/internal/availability"
-	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/catalog"
 	"github.com/slotbook/slotbook/app/internal/schedule"
 	"github.com/slotbook/slotbook/app/internal/store"
@@ -63,7 +62,8 @@ type Service struct {
 	baseURL string
 	metrics Metrics
 
-	locs sync.Map // time zone name -> *time.Location
+	locs  sync.Map // time zone name -> *time.Location
+	cache catalogueCache
 
 	// beforeWrite, if set, runs before each attempt to insert or move a booking (tests use it to
 	// lose races on purpose).
@@ -122,25 +122,6 @@ type ManagedBooking struct {
 
 // ---- settings and time zone ----
 
-// env is what most operations need: the settings, their time zone and the current time.
-type env struct {
-	set business.Settings
-	loc *time.Location
-	now time.Time
-}
-
-func (s *Service) env(ctx context.Context) (env, error) {
-	set, err := s.st.Settings(ctx)
-	if err != nil {
-		return env{}, fmt.Errorf("load settings: %w", err)
-	}
-	loc, err := s.location(set.TimeZone)
-	if err != nil {
-		return env{}, err
-	}
-	return env{set: set, loc: loc, now: s.now()}, nil
-}
-
 func (s *Service) location(name string) (*time.Location, error) {
 	if l, ok := s.locs.Load(name); ok {
 		return l.(*time.Location), nil
@@ -166,40 +147,60 @@ func (s *Service) Location(ctx context.Context) (*time.Location, error) {
 // otherwise of everyone who offers it (each slot lists the free staff in their stable order).
 // Bad input gives validation.Errors with the fields serviceId, staffId, from and to.
 func (s *Service) Availability(ctx context.Context, serviceID int64, staffID *int64, from, to schedule.Date) ([]availability.Slot, error) {
-	var errs validation.Errors
-	checkWindow(&errs, from, to)
-	e, err := s.env(ctx)
+	slots, _, err := s.AvailabilityIn(ctx, serviceID, staffID, from, to)
+	return slots, err
+}
+
+// AvailabilityIn is Availability that also returns the business's time zone, which the slots
+// are in (nil only with an error other than validation.Errors), from the same read of the
+// settings.
+func (s *Service) AvailabilityIn(ctx context.Context, serviceID int64, staffID *int64, from, to schedule.Date) ([]availability.Slot, *time.Location, error) {
+	var (
+		errs     validation.Errors
+		svc      catalog.Service
+		staff    []schedule.Staff
+		now      = s.now()
+		first    schedule.Date // from..to clipped to what can be booked
+		last     schedule.Date
+		anything bool // whether first..last is not empty
+	)
+	c, busy, err := s.snapshot(ctx, func(c *catalogue) store.BusyQuery {
+		errs = nil
+		checkWindow(&errs, from, to)
+		svc, staff = c.serviceAndStaff(serviceID, staffID, &errs)
+		if len(errs) > 0 {
+			return store.BusyQuery{}
+		}
+		// Nothing can be booked before today or after the advance limit: don't load for it.
+		first, last = from, to
+		if today := schedule.DateOf(now.In(c.loc)); first.Before(today) {
+			first = today
+		}
+		if limit := schedule.DateOf(now.Add(c.set.MaxAdvance).In(c.loc)); limit.Before(last) {
+			last = limit
+		}
+		anything = !last.Before(first)
+		if !anything {
+			return store.BusyQuery{}
+		}
+		return busyQuery(c.loc, svc, staff, first, last, 0)
+	})
 	if err != nil {
-		return nil, err
-	}
-	svc, staff, err := s.serviceAndStaff(ctx, serviceID, staffID, &errs)
-	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("load settings: %w", err)
 	}
 	if err := errs.Err(); err != nil {
-		return nil, err
+		return nil, c.loc, err
 	}
-	// Nothing can be booked before today or after the advance limit: don't load for it.
-	if today := schedule.DateOf(e.now.In(e.loc)); from.Before(today) {
-		from = today
+	if !anything {
+		return nil, c.loc, nil
 	}
-	if last := schedule.DateOf(e.now.Add(e.set.MaxAdvance).In(e.loc)); last.Before(to) {
-		to = last
-	}
-	if to.Before(from) {
-		return nil, nil
-	}
-	q, err := s.query(ctx, e, svc, staff, from, to, 0)
-	if err != nil {
-		return nil, err
-	}
-	return s.compute(q, e.loc), nil
+	e := env{cat: c, set: c.set, loc: c.loc, now: now}
+	return s.compute(query(e, svc, staff, first, last, busy), c.loc), c.loc, nil
 }
 
 func checkWindow(errs *validation.Errors, from, to schedule.Date) {
 	valid := func(d schedule.Date) bool {
-		return d.Year >= availability.MinYear && d.Year <= availability.MaxYear &&
-			schedule.DateOf(time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC)) == d
+		return validYear(d) && schedule.DateOf(time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC)) == d
 	}
 	switch {
 	case !valid(from):
@@ -214,67 +215,48 @@ func checkWindow(errs *validation.Errors, from, to schedule.Date) {
 	}
 }
 
-// serviceAndStaff loads an active service and the active staff offering it, in their stable
-// order; with staffID only that person. Problems are added to errs (serviceId, staffId).
-func (s *Service) serviceAndStaff(ctx context.Context, serviceID int64, staffID *int64, errs *validation.Errors) (catalog.Service, []schedule.Staff, error) {
-	if serviceID <= 0 {
-		errs.Add("serviceId", "required", "Choose a service.", nil)
-		return catalog.Service{}, nil, nil
-	}
-	svc, err := s.st.GetService(ctx, serviceID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !svc.Active) {
-		errs.Add("serviceId", "unknown", "This service does not exist or is not offered.", nil)
-		return catalog.Service{}, nil, nil
-	}
-	if err != nil {
-		return catalog.Service{}, nil, err
-	}
-	staff, err := s.st.StaffForService(ctx, serviceID, true)
-	if err != nil {
-		return catalog.Service{}, nil, err
-	}
-	if staffID == nil {
-		return svc, staff, nil
-	}
-	for _, st := range staff {
-		if st.ID == *staffID {
-			return svc, []schedule.Staff{st}, nil
-		}
-	}
-	st, err := s.st.GetStaff(ctx, *staffID)
-	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && !st.Active):
-		errs.Add("staffId", "unknown", "This staff member does not exist.", nil)
-	case err != nil:
-		return catalog.Service{}, nil, err
-	default:
-		errs.Add("staffId", "not_offered", "This staff member does not offer this service.", nil)
-	}
-	return svc, nil, nil
+// validYear reports whether the engine accepts dates of d's year.
+func validYear(d schedule.Date) bool {
+	return d.Year >= availability.MinYear && d.Year <= availability.MaxYear
 }
 
-// query loads everything the engine needs for the staff from one local date to another. The
-// booking exceptBookingID (0: none) does not count as busy.
-func (s *Service) query(ctx context.Context, e env, svc catalog.Service, staff []schedule.Staff, from, to schedule.Date, exceptBookingID int64) (availability.Query, error) {
+// busyQuery asks for the busy ranges of staff that can block a start of svc on the local dates
+// from..to. A start t is blocked by a busy range overlapping [t-BufferBefore,
+// t+Duration+BufferAfter), and the engine only offers starts whose appointment lies within that
+// day's working hours, i.e. within [from 00:00, to+1 00:00). So the ranges overlapping
+// [from 00:00 - BufferBefore, to+1 00:00 + BufferAfter) are all it needs, widened by any change
+// of the zone's UTC offset near either end (time.Date and the engine may then pick different
+// instants for a local midnight). No staff: an empty query (only the catalogue version is read).
+func busyQuery(loc *time.Location, svc catalog.Service, staff []schedule.Staff, from, to schedule.Date, exceptBookingID int64) store.BusyQuery {
+	if len(staff) == 0 {
+		return store.BusyQuery{}
+	}
 	ids := make([]int64, len(staff))
 	for i, st := range staff {
 		ids[i] = st.ID
 	}
-	hours, err := s.st.WorkingHoursFor(ctx, ids)
-	if err != nil {
-		return availability.Query{}, err
+	lo := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, loc)
+	hi := time.Date(to.Year, to.Month, to.Day+1, 0, 0, 0, 0, loc)
+	return store.BusyQuery{
+		StaffIDs:        ids,
+		From:            lo.Add(-svc.BufferBefore - offsetChange(lo)),
+		To:              hi.Add(svc.BufferAfter + offsetChange(hi)),
+		ExceptBookingID: exceptBookingID,
 	}
-	offs, err := s.st.ListTimeOff(ctx, ids, from, to)
-	if err != nil {
-		return availability.Query{}, err
-	}
-	// Busy ranges: a day's margin on both sides covers buffers and DST.
-	busyFrom := time.Date(from.Year, from.Month, from.Day-1, 0, 0, 0, 0, e.loc)
-	busyTo := time.Date(to.Year, to.Month, to.Day+2, 0, 0, 0, 0, e.loc)
-	busy, err := s.st.BusyRanges(ctx, ids, busyFrom, busyTo, exceptBookingID)
-	if err != nil {
-		return availability.Query{}, err
-	}
+}
+
+// offsetChange is how much the UTC offset of t's zone changes within a day of t: zero on most
+// days, an hour around a DST change.
+func offsetChange(t time.Time) time.Duration {
+	_, before := t.Add(-24 * time.Hour).Zone()
+	_, at := t.Zone()
+	_, after := t.Add(24 * time.Hour).Zone()
+	return time.Duration(max(before, at, after)-min(before, at, after)) * time.Second
+}
+
+// query is the engine's query for the staff from one local date to another, with the busy
+// ranges read for it (see busyQuery).
+func query(e env, svc catalog.Service, staff []schedule.Staff, from, to schedule.Date, busy map[int64][]availability.Range) availability.Query {
 	q := availability.Query{
 		Location:   e.loc,
 		From:       from,
@@ -288,17 +270,17 @@ func (s *Service) query(ctx context.Context, e env, svc catalog.Service, staff [
 			BufferBefore: svc.BufferBefore,
 			BufferAfter:  svc.BufferAfter,
 		},
+		Staff: make([]availability.StaffCalendar, len(staff)),
 	}
-	for _, id := range ids {
-		cal := availability.StaffCalendar{StaffID: id, Hours: hours[id], Busy: busy[id]}
-		for _, o := range offs {
-			if o.StaffID == id {
-				cal.TimeOff = append(cal.TimeOff, o.Range)
-			}
+	for i, st := range staff {
+		q.Staff[i] = availability.StaffCalendar{
+			StaffID: st.ID,
+			Hours:   e.cat.hours[st.ID],
+			TimeOff: e.cat.timeOffIn(st.ID, from, to),
+			Busy:    busy[st.ID],
 		}
-		q.Staff = append(q.Staff, cal)
 	}
-	return q, nil
+	return q
 }
 
 // compute runs the engine, with times in the business's time zone.
@@ -329,45 +311,76 @@ func findSlot(slots []availability.Slot, start time.Time) (availability.Slot, bo
 	return availability.Slot{}, false
 }
 
+// dayBusy are busy ranges a request has read for one local date (see busyQuery).
+type dayBusy struct {
+	day  schedule.Date
+	busy map[int64][]availability.Range
+}
+
+// alternativeDays is how many days after a taken slot's day alternatives are looked for.
+const alternativeDays = 30
+
 // alternatives are free slots near a taken one: on its day the ones closest to it, then the
-// following days', at most MaxAlternatives, by start.
-func (s *Service) alternatives(ctx context.Context, e env, svc catalog.Service, staff []schedule.Staff, near time.Time, exceptBookingID int64, admin bool) ([]availability.Slot, error) {
+// following days', at most MaxAlternatives, by start. A conflict is usually answered from the
+// day alone, so that is searched first (with known's busy ranges if they are that day's; the
+// caller passes nil after losing a race, when they are out of date). Only if it has fewer than
+// MaxAlternatives free slots are the next days read, 1, 2, 4, ... at a time, up to
+// alternativeDays days after it and never beyond the advance limit: a few round trips at most,
+// instead of computing a month for every conflict.
+func (s *Service) alternatives(ctx context.Context, e env, svc catalog.Service, staff []schedule.Staff, near time.Time, exceptBookingID int64, admin bool, known *dayBusy) ([]availability.Slot, error) {
 	day := schedule.DateOf(near.In(e.loc))
 	if today := schedule.DateOf(e.now.In(e.loc)); day.Before(today) && !admin {
 		day = today
 	}
-	to := day.AddDays(30)
-	q, err := s.query(ctx, e, svc, staff, day, to, exceptBookingID)
-	if err != nil {
-		return nil, err
+	slots := func(from, to schedule.Date, busy map[int64][]availability.Range) []availability.Slot {
+		q := query(e, svc, staff, from, to, busy)
+		if admin {
+			q = adminQuery(q)
+		}
+		return s.compute(q, e.loc)
 	}
-	if admin {
-		q = adminQuery(q)
+	read := func(from, to schedule.Date) (map[int64][]availability.Range, error) {
+		q := busyQuery(e.loc, svc, staff, from, to, exceptBookingID)
+		if len(q.StaffIDs) == 0 {
+			return nil, nil
+		}
+		return s.st.BusyRanges(ctx, q.StaffIDs, q.From, q.To, q.ExceptBookingID)
 	}
-	slots := s.compute(q, e.loc)
-	var sameDay, later []availability.Slot
-	for _, sl := range slots {
-		if schedule.DateOf(sl.Start) == day {
-			sameDay = append(sameDay, sl)
-		} else {
-			later = append(later, sl)
+
+	var busy map[int64][]availability.Range
+	if known != nil && known.day == day {
+		busy = known.busy
+	} else {
+		var err error
+		if busy, err = read(day, day); err != nil {
+			return nil, err
 		}
 	}
-	if len(sameDay) > MaxAlternatives {
-		dist := func(sl availability.Slot) time.Duration {
-			d := sl.Start.Sub(near)
-			if d < 0 {
-				return -d
-			}
-			return d
-		}
-		slices.SortStableFunc(sameDay, func(a, b availability.Slot) int { return int(dist(a) - dist(b)) })
-		sameDay = sameDay[:MaxAlternatives]
-		slices.SortFunc(sameDay, func(a, b availability.Slot) int { return a.Start.Compare(b.Start) })
-	}
-	out := append(sameDay, later...)
-	if len(out) > MaxAlternatives {
+	out := slots(day, day, busy)
+	if len(out) >= MaxAlternatives {
+		// The closest ones, by start.
+		dist := func(sl availability.Slot) time.Duration { return sl.Start.Sub(near).Abs() }
+		slices.SortStableFunc(out, func(a, b availability.Slot) int { return int(dist(a) - dist(b)) })
 		out = out[:MaxAlternatives]
+		slices.SortFunc(out, func(a, b availability.Slot) int { return a.Start.Compare(b.Start) })
+		return out, nil
+	}
+
+	last := day.AddDays(alternativeDays)
+	if limit := schedule.DateOf(e.now.Add(e.set.MaxAdvance).In(e.loc)); !admin && limit.Before(last) {
+		last = limit // nothing later can be booked
+	}
+	for from, n := day.AddDays(1), 1; !last.Before(from) && len(out) < MaxAlternatives; from, n = from.AddDays(n), 2*n {
+		to := from.AddDays(n - 1)
+		if last.Before(to) {
+			to = last
+		}
+		busy, err := read(from, to)
+		if err != nil {
+			return nil, err
+		}
+		more := slots(from, to, busy)
+		out = append(out, more[:min(len(more), MaxAlternatives-len(out))]...)
 	}
 	return out, nil
 }

@@ -49,6 +49,7 @@ func (m *countingMetrics) BookingCreated()    { m.created.Add(1) }
 func (m *countingMetrics) BookingConflicted() { m.conflicted.Add(1) }
 
 type fixture struct {
+	url     string // of the database, for other replicas
 	st      *store.Store
 	svc     *Service
 	clock   *clock
@@ -62,12 +63,13 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, pgtest.NewDatabase(t))
+	url := pgtest.NewDatabase(t)
+	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	f := &fixture{st: st, clock: newClock(on(0, 8, 0)), metrics: &countingMetrics{}}
+	f := &fixture{url: url, st: st, clock: newClock(on(0, 8, 0)), metrics: &countingMetrics{}}
 	f.svc = NewService(st, WithNow(f.clock.now), WithBaseURL("https://book.example.com/"), WithMetrics(f.metrics))
 	check := func(err error) {
 		t.Helper()

@@ -31,24 +31,35 @@ func (s *Store) WorkingHoursFor(ctx context.Context, staffIDs []int64) (map[int6
 		out[id] = schedule.WeeklyHours{}
 	}
 	rows, err := s.db.Query(ctx, `
-		SELECT staff_id, weekday, start_minute, end_minute
+		SELECT `+hoursColumns+`
 		FROM working_hours
 		WHERE staff_id = ANY($1)
 		ORDER BY staff_id, weekday, start_minute`, staffIDs)
 	if err != nil {
 		return nil, err
 	}
+	return out, collectHours(rows, out)
+}
+
+const hoursColumns = `staff_id, weekday, start_minute, end_minute`
+
+// collectHours adds the rows (hoursColumns, ordered by staff, weekday and start) to out, adding
+// an entry for a staff member who has none yet, and closes rows.
+func collectHours(rows pgx.Rows, out map[int64]schedule.WeeklyHours) error {
 	defer rows.Close()
 	for rows.Next() {
 		var staffID int64
 		var weekday, start, end int
 		if err := rows.Scan(&staffID, &weekday, &start, &end); err != nil {
-			return nil, err
+			return err
 		}
 		wd := time.Weekday(weekday)
+		if out[staffID] == nil {
+			out[staffID] = schedule.WeeklyHours{}
+		}
 		out[staffID][wd] = append(out[staffID][wd], schedule.Interval{Start: schedule.Clock(start), End: schedule.Clock(end)})
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // HoursField is the validation field name of a weekday's hours: "hours.monday" etc.

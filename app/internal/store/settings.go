@@ -4,27 +4,35 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
 
-// Settings loads the business settings (there is always exactly one row: the first migration
-// creates a neutral default).
-func (s *Store) Settings(ctx context.Context) (business.Settings, error) {
+const settingsSQL = `
+	SELECT name, time_zone, min_notice_minutes, max_advance_days, slot_interval_minutes,
+	       change_deadline_minutes
+	FROM business_settings`
+
+func scanSettings(row pgx.Row) (business.Settings, error) {
 	var set business.Settings
 	var notice, advanceDays, interval, deadline int
-	err := s.db.QueryRow(ctx, `
-		SELECT name, time_zone, min_notice_minutes, max_advance_days, slot_interval_minutes,
-		       change_deadline_minutes
-		FROM business_settings`).Scan(&set.Name, &set.TimeZone, &notice, &advanceDays, &interval, &deadline)
-	if err != nil {
-		return business.Settings{}, notFound(err)
+	if err := row.Scan(&set.Name, &set.TimeZone, &notice, &advanceDays, &interval, &deadline); err != nil {
+		return business.Settings{}, err
 	}
 	set.MinNotice = time.Duration(notice) * time.Minute
 	set.MaxAdvance = time.Duration(advanceDays) * 24 * time.Hour
 	set.SlotInterval = time.Duration(interval) * time.Minute
 	set.ChangeDeadline = time.Duration(deadline) * time.Minute
 	return set, nil
+}
+
+// Settings loads the business settings (there is always exactly one row: the first migration
+// creates a neutral default).
+func (s *Store) Settings(ctx context.Context) (business.Settings, error) {
+	set, err := scanSettings(s.db.QueryRow(ctx, settingsSQL))
+	return set, notFound(err)
 }
 
 // ValidateSettings checks settings before they are saved. Field names: name, timeZone,

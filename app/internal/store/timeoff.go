@@ -15,13 +15,18 @@ import (
 // that overlaps [from, to] (inclusive dates; a zero Date leaves that end open), ordered by
 // first day, staff id and id.
 func (s *Store) ListTimeOff(ctx context.Context, staffIDs []int64, from, to schedule.Date) ([]schedule.TimeOff, error) {
-	rows, err := s.db.Query(ctx, `
-		SELECT id, staff_id, first_day, last_day, reason
+	return collectTimeOff(s.db.Query(ctx, `
+		SELECT `+timeOffColumns+`
 		FROM time_off
 		WHERE ($1::bigint[] IS NULL OR staff_id = ANY($1))
 		  AND ($2::date IS NULL OR last_day >= $2)
 		  AND ($3::date IS NULL OR first_day <= $3)
-		ORDER BY first_day, staff_id, id`, staffIDs, dateParam(from), dateParam(to))
+		ORDER BY first_day, staff_id, id`, staffIDs, dateParam(from), dateParam(to)))
+}
+
+const timeOffColumns = `id, staff_id, first_day, last_day, reason`
+
+func collectTimeOff(rows pgx.Rows, err error) ([]schedule.TimeOff, error) {
 	if err != nil {
 		return nil, err
 	}
