@@ -225,10 +225,6 @@ func isProvisioned(t *slotbookv1alpha1.Tenant) bool {
 		meta.IsStatusConditionTrue(t.Status.Conditions, slotbookv1alpha1.ConditionAppReady)
 }
 
-func findCondition(conditions []metav1.Condition, typ string) *metav1.Condition {
-	return meta.FindStatusCondition(conditions, typ)
-}
-
 func phaseSuffix(phase string) string {
 	if phase == "" {
 		return ""

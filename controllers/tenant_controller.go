@@ -18,6 +18,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -187,7 +188,7 @@ func (r *TenantReconciler) recordTransitions(tenant *slotbookv1alpha1.Tenant, be
 		if c.Type != slotbookv1alpha1.ConditionReady && c.Type != slotbookv1alpha1.ConditionStalled {
 			continue
 		}
-		prev := findCondition(before.Conditions, c.Type)
+		prev := meta.FindStatusCondition(before.Conditions, c.Type)
 		if prev != nil && prev.Status == c.Status && prev.Reason == c.Reason {
 			continue
 		}
