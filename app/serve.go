@@ -65,6 +65,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	logger = serveLogger(logger) // log lines of a request carry its request_id
 	// Several replicas may start together: goose takes an advisory lock, so exactly one applies
 	// each migration and the others wait.
 	if _, err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
@@ -95,7 +96,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 
 	app := &http.Server{
 		Addr:              cfg.ListenAddr,
-		Handler:           m.Instrument(mux),
+		Handler:           securityChain(m.Instrument(mux), cfg, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -72,6 +72,16 @@ func TestServe(t *testing.T) {
 			t.Errorf("GET %s = %d, want 200 containing %q; body: %.200s", tc.url, code, tc.contains, body)
 		}
 	}
+	// The security chain is wired: every answer has a request id and the security headers.
+	if resp, err := http.Get("http://" + addr + "/?lang=en"); err != nil {
+		t.Error(err)
+	} else {
+		resp.Body.Close()
+		if resp.Header.Get("X-Request-Id") == "" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("page headers %v: want X-Request-Id and the security headers", resp.Header)
+		}
+	}
 	if code, _ := get("http://" + addr + "/admin/"); code != http.StatusNotFound {
 		t.Errorf("admin without SLOTBOOK_DEV_ADMIN answered %d, want 404", code)
 	}

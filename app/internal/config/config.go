@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slotbook/slotbook/app/internal/httpsec"
 )
 
 // Names of the environment variables.
@@ -25,6 +27,9 @@ const (
 	EnvTimeZone           = "SLOTBOOK_TIMEZONE"
 	EnvListenAddr         = "SLOTBOOK_LISTEN_ADDR"
 	EnvMetricsAddr        = "SLOTBOOK_METRICS_ADDR"
+	// EnvTrustedProxies lists the ingress controller's addresses (comma-separated CIDRs/IPs) whose
+	// X-Forwarded-For/-Proto/X-Request-Id are believed. Unset or empty: trust nothing.
+	EnvTrustedProxies = "SLOTBOOK_TRUSTED_PROXIES"
 
 	// EnvDevInsecureDatabase allows a database URL without sslmode=verify-full. Local development
 	// only (make run-app); the operator never sets it.
@@ -52,7 +57,9 @@ type Config struct {
 	TimeZone           *time.Location
 	ListenAddr         string
 	MetricsAddr        string
-	DevAdmin           bool
+	// TrustedProxies are the peers whose forwarding headers are believed (empty: none).
+	TrustedProxies httpsec.TrustedProxies
+	DevAdmin       bool
 	// DevInsecureDatabase is set when the database URL may go without TLS verification.
 	DevInsecureDatabase bool
 }
@@ -157,6 +164,11 @@ func Load(lookup func(string) (string, bool), needs Needs) (*Config, error) {
 		c.MetricsAddr = get(EnvMetricsAddr, ":9090")
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			bad(EnvMetricsAddr, "must be host:port or :port, not %q", c.MetricsAddr)
+		}
+
+		proxies := get(EnvTrustedProxies, "")
+		if c.TrustedProxies, err = httpsec.ParseTrustedProxies(proxies); err != nil {
+			bad(EnvTrustedProxies, "must be comma-separated CIDRs or IP addresses of the ingress controller, e.g. 10.244.0.0/16 (%v)", err)
 		}
 
 		dev := get(EnvDevAdmin, "false")

@@ -48,6 +48,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{EnvListenAddr, "8080"},
 		{EnvMetricsAddr, "localhost"},
 		{EnvDevAdmin, "maybe"},
+		{EnvTrustedProxies, "ingress"},
+		{EnvTrustedProxies, "10.0.0.1/8"},
+		{EnvTrustedProxies, "0.0.0.0/0"},
 		{EnvDatabaseURL, "postgresql://booking:pw@localhost/booking"},
 		{EnvDatabaseURL, "postgresql://booking:pw@localhost/booking?sslmode=require"},
 		{EnvDatabaseURL, "postgresql://booking:pw@localhost/booking?sslmode=verify-ca"},
@@ -96,5 +99,24 @@ func TestInsecureDatabaseOnlyWithTheDevSwitch(t *testing.T) {
 		if _, err := Load(lookup(env), NeedDatabase); err != nil {
 			t.Errorf("sslmode=%s with the dev switch: %v", mode, err)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(lookup(valid()), NeedAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.TrustedProxies.Empty() {
+		t.Errorf("unset trusts %v, want nothing", c.TrustedProxies)
+	}
+	env := valid()
+	env[EnvTrustedProxies] = " 10.244.0.0/16, fd00:10:244::/56,192.0.2.7 "
+	c, err = Load(lookup(env), NeedAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.TrustedProxies.String(); got != "10.244.0.0/16,fd00:10:244::/56,192.0.2.7/32" {
+		t.Errorf("trusted = %q", got)
 	}
 }

@@ -1,6 +1,7 @@
 package httpsec
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -197,5 +198,30 @@ func TestIsHTTPS(t *testing.T) {
 				t.Errorf("IsHTTPS = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestClientIPContext(t *testing.T) {
+	trusted := MustParseTrustedProxies("10.0.0.0/8")
+	var got netip.Addr
+	var ok bool
+	h := ClientIPContext(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		got, ok = ClientIPFrom(r.Context())
+	}), trusted)
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"10.0.0.5:1234", "203.0.113.9", "203.0.113.9"},
+		{"198.51.100.1:1234", "203.0.113.9", "198.51.100.1"},
+	} {
+		r := request("GET", "/", tc.peer, map[string]any{"X-Forwarded-For": tc.xff})
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if !ok || got.String() != tc.want {
+			t.Errorf("peer %s XFF %s: ClientIPFrom = %v %v, want %s", tc.peer, tc.xff, got, ok, tc.want)
+		}
+		if FromTrustedProxy(r, trusted) != (tc.peer == "10.0.0.5:1234") {
+			t.Errorf("FromTrustedProxy(%s) wrong", tc.peer)
+		}
+	}
+	if _, ok := ClientIPFrom(context.Background()); ok {
+		t.Error("ClientIPFrom on an empty context reported an address")
 	}
 }
