@@ -3,12 +3,20 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/auth/access"
-	"github.com/slotbook/slotbook/app/internal/validation"
+	"github.com/slotbook/slotbook/app/internal/auth/mfa"
+	"github.com/slotbook/slotbook/app/internal/auth/password"
 )
 
 // Options configure the service from the environment contract.
@@ -21,167 +29,189 @@ type Options struct {
 	AbsoluteLifetime  time.Duration // a session older than this is invalid (default 12h)
 	Issuer            string        // TOTP issuer shown in authenticator apps (the business name)
 	Now               func() time.Time
+
+	// Hasher hashes passwords; nil means password.NewHasher(password.DefaultParams, 0). Share
+	// one per process: it bounds how many hashes run at once.
+	Hasher *password.Hasher
 }
+
+// Defaults for zero Options fields.
+const (
+	DefaultIdleTimeout      = 15 * time.Minute
+	DefaultAbsoluteLifetime = 12 * time.Hour
+)
 
 // Service is the account service. It is safe for concurrent use.
 type Service struct {
-	pool *pgxpool.Pool
-	opts Options
+	pool    *pgxpool.Pool
+	opts    Options
+	hasher  *password.Hasher
+	baseURL string // without trailing slash
+	// resetFloor is the least time RequestPasswordReset takes, so that its timing does not tell
+	// whether the address has an account.
+	resetFloor time.Duration
 }
 
-var errNotImplemented = errors.New("account: not implemented yet")
-
-// NewService returns the service on pool.
+// NewService returns the service on pool. It checks the options and fills in defaults: MFA
+// Optional, IdleTimeout 15m, AbsoluteLifetime 12h, the default password policy, time.Now.
 func NewService(pool *pgxpool.Pool, opts Options) (*Service, error) {
-	return &Service{pool: pool, opts: opts}, errNotImplemented
+	if pool == nil {
+		return nil, errors.New("account: no database pool")
+	}
+	if len(opts.SessionKey) < mfa.MinKeyBytes {
+		return nil, fmt.Errorf("account: the session key must have at least %d bytes", mfa.MinKeyBytes)
+	}
+	u, err := url.Parse(opts.BaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+		return nil, fmt.Errorf("account: base URL %q is not an absolute http(s) URL", opts.BaseURL)
+	}
+	switch opts.MFA {
+	case "":
+		opts.MFA = MFAOptional
+	case MFADisabled, MFAOptional, MFARequired:
+	default:
+		return nil, fmt.Errorf("account: unknown MFA mode %q", opts.MFA)
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.AbsoluteLifetime <= 0 {
+		opts.AbsoluteLifetime = DefaultAbsoluteLifetime
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := opts.Hasher
+	if h == nil {
+		if h, err = password.NewHasher(password.DefaultParams, 0); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{
+		pool:       pool,
+		opts:       opts,
+		hasher:     h,
+		baseURL:    strings.TrimRight(u.String(), "/"),
+		resetFloor: 150 * time.Millisecond,
+	}, nil
 }
 
-// --- bootstrap and invitations ------------------------------------------------------------
+// now is the service's clock, truncated to what PostgreSQL stores so that values read back
+// compare equal to the ones written.
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
-// CreateOwner creates the owner account for email without a password and returns a one-time
-// setup link (OwnerSetupLinkTTL). Run again for the same e-mail while the password is not set,
-// it replaces the link (the old one stops working); if an account with a password exists for
-// email it returns ("", nil) and changes nothing. Audited as actor "system".
-func (s *Service) CreateOwner(ctx context.Context, email string) (link string, err error) {
-	return "", errNotImplemented
+// querier is a pool or a transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Invite creates an account for email with role (and staffID, required for access.Staff) and
-// returns its one-time link (InviteLinkTTL); the invitation e-mail is queued in the mail outbox
-// in the same transaction. ErrForbidden unless access.CanManageRole(by.Role, role).
-// validation.Errors for bad input (field names "email", "name", "role", "staff").
-func (s *Service) Invite(ctx context.Context, by access.Principal, email, name string, role access.Role, staffID *int64) (link string, err error) {
-	return "", errNotImplemented
+// inTx runs fn in a READ COMMITTED transaction (audit.Append's requirement).
+func (s *Service) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
-// LinkInfo describes a valid one-time link token (the last path segment of the link), or
-// ErrLinkInvalid.
-func (s *Service) LinkInfo(ctx context.Context, token string) (LinkInfo, error) {
-	return LinkInfo{}, errNotImplemented
+// record appends one audit entry for a security event. It must be the last statement of the
+// transaction (audit.Append holds a global lock until the transaction ends). userID 0 means the
+// event has no known account as its object.
+func (s *Service) record(ctx context.Context, tx pgx.Tx, actor, action string, userID int64, diff audit.Diff) error {
+	e := audit.Entry{Actor: actor, Action: action, Diff: diff, At: s.now()}
+	if userID != 0 {
+		e.ObjectType, e.ObjectID = "user", strconv.FormatInt(userID, 10)
+	}
+	return audit.Append(ctx, tx, e)
 }
 
-// UseLink sets the password through a one-time link (setup, invite or reset) and uses the link
-// up. The password is checked against the policy (validation.Errors on field "password"). A reset
-// ends all of the user's sessions and does NOT sign in or bypass MFA: the user signs in next.
-func (s *Service) UseLink(ctx context.Context, token, password string) (User, error) {
-	return User{}, errNotImplemented
+// Audit actors that are not a user.
+const (
+	actorSystem    = "system"
+	actorAnonymous = "anonymous"
+)
+
+func userActor(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+
+// userRow is a users row with its secrets; only User ever leaves the package.
+type userRow struct {
+	User
+	passwordHash *string
+	mfaSecret    *string
+	mfaLastStep  int64
+	mfaPending   *string
+	recovery     []string
 }
 
-// RequestPasswordReset queues a reset e-mail when email belongs to an enabled account with a
-// password, and does nothing otherwise; it answers the same either way (and takes about the
-// same time).
-func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
-	return errNotImplemented
+const userColumns = `id, email, name, role, staff_id, disabled_at, created_at, last_login_at,
+	password_hash, mfa_secret_sealed, mfa_last_step, mfa_pending_secret_sealed, recovery_codes`
+
+func scanUser(row pgx.Row) (userRow, error) {
+	var u userRow
+	var role string
+	var disabledAt *time.Time
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.StaffID, &disabledAt, &u.CreatedAt,
+		&u.LastLoginAt, &u.passwordHash, &u.mfaSecret, &u.mfaLastStep, &u.mfaPending, &u.recovery)
+	if err != nil {
+		return u, err
+	}
+	u.Role = access.Role(role)
+	u.Disabled = disabledAt != nil
+	u.MFAEnabled = u.mfaSecret != nil
+	u.PasswordSet = u.passwordHash != nil
+	return u, nil
 }
 
-// --- login and sessions -------------------------------------------------------------------
-
-// Login checks email and password, throttled per account and per clientIP (LockedError). A
-// correct password returns what comes next; failures are ErrBadCredentials. Audited
-// (login.ok / login.failed / login.locked).
-func (s *Service) Login(ctx context.Context, email, password, clientIP string) (LoginResult, error) {
-	return LoginResult{}, errNotImplemented
+// userByID loads an account; ErrNotFound if there is none. forUpdate locks the row.
+func userByID(ctx context.Context, q querier, id int64, forUpdate bool) (userRow, error) {
+	sql := `SELECT ` + userColumns + ` FROM users WHERE id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	u, err := scanUser(q.QueryRow(ctx, sql, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	return u, err
 }
 
-// VerifyCode checks a TOTP code (single use: the step is remembered) or a recovery code (used
-// up) for userID after a correct password. Throttled like Login.
-func (s *Service) VerifyCode(ctx context.Context, userID int64, code, clientIP string) error {
-	return errNotImplemented
+// userByEmail loads an account by normalised e-mail; ErrNotFound if there is none.
+func userByEmail(ctx context.Context, q querier, email string, forUpdate bool) (userRow, error) {
+	sql := `SELECT ` + userColumns + ` FROM users WHERE email = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	u, err := scanUser(q.QueryRow(ctx, sql, email))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	return u, err
 }
 
-// StartSession records a new signed-in session for userID and returns its ID (to keep in the
-// cookie session). Call it only after Login (and VerifyCode or enrolment) succeeded.
-func (s *Service) StartSession(ctx context.Context, userID int64, userAgent, clientIP string) (sessionID string, err error) {
-	return "", errNotImplemented
+// businessName is the business's name from the settings (password policy, TOTP issuer, mails).
+func businessName(ctx context.Context, q querier) (string, error) {
+	var name string
+	err := q.QueryRow(ctx, `SELECT name FROM business_settings`).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
 }
 
-// Principal returns who a session acts for, and marks it used. ErrSessionInvalid when the
-// session was ended, idled out, outlived AbsoluteLifetime, or its user is disabled.
-func (s *Service) Principal(ctx context.Context, sessionID string) (access.Principal, error) {
-	return access.Principal{}, errNotImplemented
+// policy is the password policy for a new password of the business.
+func (s *Service) policy(ctx context.Context) (password.Policy, error) {
+	name, err := businessName(ctx, s.pool)
+	if err != nil {
+		return password.Policy{}, err
+	}
+	return password.Policy{MinLength: s.opts.PasswordMinLength, BusinessName: name}, nil
 }
 
-// Sessions lists userID's sessions, newest first. by must be the user or may manage them.
-func (s *Service) Sessions(ctx context.Context, by access.Principal, userID int64) ([]Session, error) {
-	return nil, errNotImplemented
+// pgCode is the SQLSTATE and constraint of a PostgreSQL error.
+func pgCode(err error) (code, constraint string) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code, pgErr.ConstraintName
+	}
+	return "", ""
 }
 
-// EndSession ends one of userID's sessions. by must be the user or may manage them.
-func (s *Service) EndSession(ctx context.Context, by access.Principal, userID int64, sessionID string) error {
-	return errNotImplemented
-}
-
-// EndOtherSessions ends all of by's sessions except the current one (by.SessionID).
-func (s *Service) EndOtherSessions(ctx context.Context, by access.Principal) error {
-	return errNotImplemented
-}
-
-// Logout ends the session sessionID.
-func (s *Service) Logout(ctx context.Context, sessionID string) error { return errNotImplemented }
-
-// --- self-service (re-authentication with the current password) ---------------------------
-
-// Me returns the principal's own account.
-func (s *Service) Me(ctx context.Context, by access.Principal) (User, error) {
-	return User{}, errNotImplemented
-}
-
-// ChangePassword changes by's password after checking current; endOthers ends by's other
-// sessions.
-func (s *Service) ChangePassword(ctx context.Context, by access.Principal, current, next string, endOthers bool) error {
-	return errNotImplemented
-}
-
-// ChangeEmail changes by's e-mail after checking the current password.
-func (s *Service) ChangeEmail(ctx context.Context, by access.Principal, currentPassword, email string) error {
-	return errNotImplemented
-}
-
-// BeginEnrolment starts a TOTP enrolment for userID (kept server-side until confirmed or
-// replaced). Used both by a signed-in user and by the forced enrolment after login.
-func (s *Service) BeginEnrolment(ctx context.Context, userID int64) (Enrolment, error) {
-	return Enrolment{}, errNotImplemented
-}
-
-// ConfirmEnrolment checks a code from the new authenticator, enables MFA and returns the 10
-// recovery codes (shown once). Audited (mfa.enrol).
-func (s *Service) ConfirmEnrolment(ctx context.Context, userID int64, code string) (recoveryCodes []string, err error) {
-	return nil, errNotImplemented
-}
-
-// DisableMFA turns MFA off for by after checking the current password; ErrForbidden when
-// SLOTBOOK_MFA=Required.
-func (s *Service) DisableMFA(ctx context.Context, by access.Principal, currentPassword string) error {
-	return errNotImplemented
-}
-
-// --- account administration ---------------------------------------------------------------
-
-// Users lists the accounts by may see (access.UsersView).
-func (s *Service) Users(ctx context.Context, by access.Principal) ([]User, error) {
-	return nil, errNotImplemented
-}
-
-// User returns one account, ErrNotFound if by may not see it.
-func (s *Service) User(ctx context.Context, by access.Principal, userID int64) (User, error) {
-	return User{}, errNotImplemented
-}
-
-// SetRole changes userID's role (and staff link). The last enabled owner cannot lose the role.
-func (s *Service) SetRole(ctx context.Context, by access.Principal, userID int64, role access.Role, staffID *int64) error {
-	return errNotImplemented
-}
-
-// SetDisabled disables (ending all sessions) or re-enables userID. Nobody disables themselves or
-// the last enabled owner.
-func (s *Service) SetDisabled(ctx context.Context, by access.Principal, userID int64, disabled bool) error {
-	return errNotImplemented
-}
-
-// ResetMFA removes userID's MFA (access.UsersResetMFA; audited mfa.reset); with
-// SLOTBOOK_MFA=Required the user enrols again at the next login.
-func (s *Service) ResetMFA(ctx context.Context, by access.Principal, userID int64) error {
-	return errNotImplemented
-}
-
-var _ = validation.Errors{}
+const codeUniqueViolation = "23505"
