@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,12 +93,38 @@ func checkTime(t time.Time) error {
 
 // Append records e in tx, the caller's transaction, in which the change it records is made. It
 // serialises appends with a transaction-scoped advisory lock (held until tx ends, so call Append
-// last), links the new row to the last one and inserts it. If tx is rolled back, so is the entry.
-// An empty Actor or RequestID is taken from ctx (WithActor, WithRequestID).
+// last), links the new row to the last one and inserts it, all in one statement (the database
+// function audit_append, migration 00005). If tx is rolled back, so is the entry. An empty Actor
+// or RequestID is taken from ctx (WithActor, WithRequestID).
 func Append(ctx context.Context, tx pgx.Tx, e Entry) error {
 	if tx == nil {
 		return errors.New("audit: append: no transaction")
 	}
+	p, err := Prepare(ctx, e)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT `+CallSQL(1, ""), p.Args(true)...)
+	return AppendError(err)
+}
+
+// Prepared is an Entry that has been checked and completed (actor and request id from the
+// context, the time set and truncated to what PostgreSQL stores, the diff as canonical JSON):
+// the arguments of the database function audit_append. Prepare makes one; a write can then append
+// its entry in the same statement as the change (CallSQL), so that the change, the entry and
+// the commit need no round trip to the application while the chain's lock is held.
+type Prepared struct {
+	At         time.Time
+	Actor      string
+	Action     string
+	ObjectType string
+	ObjectID   string
+	Diff       *string // canonical JSON; nil for none
+	RequestID  string
+}
+
+// Prepare checks e and completes it as Append does.
+func Prepare(ctx context.Context, e Entry) (Prepared, error) {
 	if e.Actor == "" {
 		e.Actor = ActorFrom(ctx)
 	}
@@ -108,68 +135,86 @@ func Append(ctx context.Context, tx pgx.Tx, e Entry) error {
 		e.Diff = nil
 	}
 	if err := e.Validate(); err != nil {
-		return err
+		return Prepared{}, err
 	}
 	at := e.At
 	if at.IsZero() {
 		at = time.Now()
 	}
-	at = storedTime(at)
-
-	var diff *string
+	p := Prepared{At: storedTime(at), Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType,
+		ObjectID: e.ObjectID, RequestID: e.RequestID}
 	if e.Diff != nil {
 		b, err := json.Marshal(e.Diff)
 		if err != nil {
-			return fmt.Errorf("%w: diff: %v", ErrInvalid, err)
+			return Prepared{}, fmt.Errorf("%w: diff: %v", ErrInvalid, err)
 		}
 		if len(b) > MaxDiffBytes {
-			return fmt.Errorf("%w: diff is %d bytes, more than %d", ErrInvalid, len(b), MaxDiffBytes)
+			return Prepared{}, fmt.Errorf("%w: diff is %d bytes, more than %d", ErrInvalid, len(b), MaxDiffBytes)
 		}
-		if s := string(b); s != "null" {
-			diff = &s
+		if string(b) != "null" {
+			// The hash covers the canonical JSON, which is also what is stored: jsonb renders it
+			// differently (key order, numbers), but its rendering canonicalises back to these
+			// bytes, which is what Verify recomputes.
+			c, err := canonicalJSON(b)
+			if err != nil {
+				return Prepared{}, fmt.Errorf("%w: diff: %v", ErrInvalid, err)
+			}
+			if len(c) > MaxDiffBytes {
+				return Prepared{}, fmt.Errorf("%w: diff is %d bytes, more than %d", ErrInvalid, len(c), MaxDiffBytes)
+			}
+			s := string(c)
+			p.Diff = &s
 		}
 	}
+	return p, nil
+}
 
-	// Two statements, in this order and in one round trip: the lock first, then the reads, so
-	// that (in READ COMMITTED) the reads' snapshot is taken after the lock was granted and sees
-	// the previous holder's committed row. The diff goes through jsonb here because the hash
-	// covers the stored jsonb value as PostgreSQL renders it, exactly what Verify reads back.
-	batch := &pgx.Batch{}
-	batch.Queue(`SELECT pg_advisory_xact_lock($1)`, lockKey)
-	var prev []byte
-	var stored *string
-	batch.Queue(`SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), $1::text::jsonb::text`, diff).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&prev, &stored) })
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		// invalid_text_representation, untranslatable_character (jsonb refuses \u0000)
-		if code, _ := pgCode(err); code == "22P02" || code == "22P05" {
-			return fmt.Errorf("%w: diff: %v", ErrInvalid, err)
-		}
-		return fmt.Errorf("audit: append: %w", err)
+// CallSQL is the SQL call of audit_append for p's arguments as parameters $first, $first+1, …
+// (see Args), to use in a statement of the transaction that makes the change, last. With
+// objectIDExpr not empty, the object id is that SQL expression instead of a parameter (e.g. the
+// id of a row inserted by the same statement, "b.id::text"), and Args(false) leaves it out. The
+// call returns the new row's id; its errors are mapped by AppendError.
+//
+// In a statement with data-modifying CTEs the call must run after the change, and not at all if
+// the change did nothing: call it in a CTE over the change's RETURNING rows and refer to that
+// CTE in the main query (PostgreSQL does not run an unreferenced SELECT CTE).
+func CallSQL(first int, objectIDExpr string) string {
+	n := first
+	param := func() string { n++; return "$" + strconv.Itoa(n-1) }
+	at, actor, action, objectType := param(), param(), param(), param()
+	objectID := objectIDExpr
+	if objectID == "" {
+		objectID = param() + "::text"
 	}
-	var canonDiff []byte
-	if stored != nil {
-		var err error
-		if canonDiff, err = canonicalJSON([]byte(*stored)); err != nil {
-			return fmt.Errorf("audit: append: diff: %w", err)
-		}
-	}
-	row := canonicalRow{At: at, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType,
-		ObjectID: e.ObjectID, Diff: canonDiff, DiffNull: stored == nil, RequestID: e.RequestID}
-	hash := chainHash(prev, row.bytes())
+	diff, requestID := param(), param()
+	return "audit_append(" + at + "::timestamptz, " + actor + "::text, " + action + "::text, " +
+		objectType + "::text, " + objectID + ", " + diff + "::text, " + requestID + "::text)"
+}
 
-	_, err := tx.Exec(ctx, `
-		INSERT INTO audit_log (occurred_at, actor, action, object_type, object_id, diff, request_id,
-		                       prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9)`,
-		at, e.Actor, e.Action, e.ObjectType, e.ObjectID, stored, e.RequestID, prev, hash[:])
-	if code, constraint := pgCode(err); code == "23505" && constraint == prevHashIndex {
+// Args are the parameters of CallSQL, in its order; withObjectID false leaves out the object
+// id (CallSQL with an objectIDExpr).
+func (p Prepared) Args(withObjectID bool) []any {
+	if withObjectID {
+		return []any{p.At, p.Actor, p.Action, p.ObjectType, p.ObjectID, p.Diff, p.RequestID}
+	}
+	return []any{p.At, p.Actor, p.Action, p.ObjectType, p.Diff, p.RequestID}
+}
+
+// AppendError maps an error of a statement that called audit_append to the package's errors:
+// ErrChainConflict (a stale snapshot would have forked the chain), ErrInvalid (a diff PostgreSQL
+// refuses, e.g. with \u0000). Other errors are wrapped, nil stays nil.
+func AppendError(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch code, constraint := pgCode(err); {
+	case code == "23505" && constraint == prevHashIndex:
 		return fmt.Errorf("%w (%v)", ErrChainConflict, err)
+	// invalid_text_representation, untranslatable_character (jsonb refuses \u0000)
+	case code == "22P02" || code == "22P05":
+		return fmt.Errorf("%w: diff: %v", ErrInvalid, err)
 	}
-	if err != nil {
-		return fmt.Errorf("audit: append: %w", err)
-	}
-	return nil
+	return fmt.Errorf("audit: append: %w", err)
 }
 
 // storedTime is t as PostgreSQL stores a timestamptz: UTC, whole microseconds (pgx truncates

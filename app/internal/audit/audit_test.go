@@ -1,4 +1,4 @@
-package audit
+package audit_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/pgtest"
 )
 
@@ -48,9 +49,9 @@ func openPool(t *testing.T, u string, params map[string]string) *pgxpool.Pool {
 }
 
 // appendOne appends e in a transaction of its own.
-func appendOne(t *testing.T, db *pgxpool.Pool, e Entry) {
+func appendOne(t *testing.T, db *pgxpool.Pool, e audit.Entry) {
 	t.Helper()
-	if err := pgx.BeginFunc(t.Context(), db, func(tx pgx.Tx) error { return Append(t.Context(), tx, e) }); err != nil {
+	if err := pgx.BeginFunc(t.Context(), db, func(tx pgx.Tx) error { return audit.Append(t.Context(), tx, e) }); err != nil {
 		t.Fatalf("append %+v: %v", e, err)
 	}
 }
@@ -59,10 +60,10 @@ func appendOne(t *testing.T, db *pgxpool.Pool, e Entry) {
 func seed(t *testing.T, db *pgxpool.Pool, n int) []int64 {
 	t.Helper()
 	for i := 1; i <= n; i++ {
-		appendOne(t, db, Entry{Actor: "user:1", Action: "booking.update", ObjectType: "booking",
+		appendOne(t, db, audit.Entry{Actor: "user:1", Action: "booking.update", ObjectType: "booking",
 			ObjectID: fmt.Sprint(i), Diff: map[string]any{"status": map[string]string{"from": "confirmed", "to": "cancelled"}, "n": i}})
 	}
-	recs, err := Query(t.Context(), db, Filter{})
+	recs, err := audit.Query(t.Context(), db, audit.Filter{})
 	if err != nil || len(recs) != n {
 		t.Fatalf("Query = %d records, %v; want %d", len(recs), err, n)
 	}
@@ -73,16 +74,16 @@ func seed(t *testing.T, db *pgxpool.Pool, n int) []int64 {
 	return ids
 }
 
-func mustVerify(t *testing.T, db Querier, anchors ...Head) Result {
+func mustVerify(t *testing.T, db audit.Querier, anchors ...audit.Head) audit.Result {
 	t.Helper()
-	res, err := Verify(t.Context(), db, anchors...)
+	res, err := audit.Verify(t.Context(), db, anchors...)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
 	return res
 }
 
-func wantOK(t *testing.T, db Querier, rows int64) Result {
+func wantOK(t *testing.T, db audit.Querier, rows int64) audit.Result {
 	t.Helper()
 	res := mustVerify(t, db)
 	if !res.OK() || res.Rows != rows || res.BadRows != 0 {
@@ -91,7 +92,7 @@ func wantOK(t *testing.T, db Querier, rows int64) Result {
 	return res
 }
 
-func wantBad(t *testing.T, res Result, id int64, p Problem) {
+func wantBad(t *testing.T, res audit.Result, id int64, p audit.Problem) {
 	t.Helper()
 	if res.FirstBad == nil {
 		t.Fatalf("Verify found nothing wrong (%d rows); want row %d: %s", res.Rows, id, p)
@@ -162,7 +163,7 @@ func TestAppendVerifyQuery(t *testing.T) {
 	at := time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.UTC)
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		// Several appends in one transaction chain up too.
-		for _, e := range []Entry{
+		for _, e := range []audit.Entry{
 			{Actor: "user:42", Action: "booking.create", ObjectType: "booking", ObjectID: "17",
 				Diff:      map[string]any{"start": "2026-03-02T10:00:00Z", "staff_id": 3, "customer_email": "set"},
 				RequestID: "req-1", At: at},
@@ -170,7 +171,7 @@ func TestAppendVerifyQuery(t *testing.T) {
 				Diff: json.RawMessage(`{"status": {"from": "confirmed", "to": "cancelled"}}`), At: at.Add(time.Second)},
 			{Actor: "system", Action: "login.failed"}, // no object, no diff, now
 		} {
-			if err := Append(ctx, tx, e); err != nil {
+			if err := audit.Append(ctx, tx, e); err != nil {
 				return err
 			}
 		}
@@ -181,7 +182,7 @@ func TestAppendVerifyQuery(t *testing.T) {
 	}
 	res = wantOK(t, db, 3)
 
-	recs, err := Query(ctx, db, Filter{})
+	recs, err := audit.Query(ctx, db, audit.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +209,9 @@ func TestAppendVerifyQuery(t *testing.T) {
 	}
 
 	// A nil map and JSON null are stored as no diff.
-	appendOne(t, db, Entry{Actor: "system", Action: "x.y", Diff: map[string]any(nil)})
-	appendOne(t, db, Entry{Actor: "system", Action: "x.y", Diff: json.RawMessage("null")})
-	recs, _ = Query(ctx, db, Filter{Action: "x.y"})
+	appendOne(t, db, audit.Entry{Actor: "system", Action: "x.y", Diff: map[string]any(nil)})
+	appendOne(t, db, audit.Entry{Actor: "system", Action: "x.y", Diff: json.RawMessage("null")})
+	recs, _ = audit.Query(ctx, db, audit.Filter{Action: "x.y"})
 	if len(recs) != 2 || recs[0].Diff != nil || recs[1].Diff != nil {
 		t.Errorf("null diffs: %+v", recs)
 	}
@@ -232,7 +233,7 @@ func TestAppendRollsBackWithChange(t *testing.T) {
 		if err := tx.QueryRow(ctx, `INSERT INTO staff (name) VALUES ($1) RETURNING id`, name).Scan(&id); err != nil {
 			return err
 		}
-		return Append(ctx, tx, Entry{Actor: "user:1", Action: "staff.create", ObjectType: "staff",
+		return audit.Append(ctx, tx, audit.Entry{Actor: "user:1", Action: "staff.create", ObjectType: "staff",
 			ObjectID: fmt.Sprint(id), Diff: map[string]any{"name": "set"}})
 	}
 	errBoom := errors.New("boom")
@@ -268,7 +269,7 @@ func TestAppendRollsBackWithChange(t *testing.T) {
 	if s, a := count("staff"), count("audit_log"); s != 2 || a != 2 {
 		t.Fatalf("after commits: %d staff, %d audit rows; want 2 and 2", s, a)
 	}
-	recs, _ := Query(ctx, db, Filter{})
+	recs, _ := audit.Query(ctx, db, audit.Filter{})
 	if recs[0].ID == 1 {
 		t.Logf("note: no id gap (ids %d, %d)", recs[0].ID, recs[1].ID)
 	}
@@ -288,7 +289,7 @@ func TestConcurrentAppends(t *testing.T) {
 			for i := range each {
 				rollback := (w+i)%7 == 0
 				err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-					if err := Append(ctx, tx, Entry{Actor: fmt.Sprintf("user:%d", w), Action: "booking.create",
+					if err := audit.Append(ctx, tx, audit.Entry{Actor: fmt.Sprintf("user:%d", w), Action: "booking.create",
 						ObjectType: "booking", ObjectID: fmt.Sprint(i), Diff: map[string]int{"w": w, "i": i}}); err != nil {
 						return err
 					}
@@ -326,7 +327,7 @@ func TestDetectsEditedRow(t *testing.T) {
 	wantOK(t, db, 5)
 	tamper(t, u, `UPDATE audit_log SET diff = '{"status": "nothing happened"}' WHERE id = $1`, ids[2])
 	res := mustVerify(t, db)
-	wantBad(t, res, ids[2], ProblemHash)
+	wantBad(t, res, ids[2], audit.ProblemHash)
 	if res.BadRows != 1 || res.Rows != 5 {
 		t.Errorf("Verify = %+v; want one bad row of 5", res)
 	}
@@ -335,9 +336,9 @@ func TestDetectsEditedRow(t *testing.T) {
 	u, db = newDB(t)
 	ids = seed(t, db, 5)
 	tamper(t, u, `UPDATE audit_log SET actor = 'user:2' WHERE id = $1`, ids[3])
-	wantBad(t, mustVerify(t, db), ids[3], ProblemHash)
+	wantBad(t, mustVerify(t, db), ids[3], audit.ProblemHash)
 	tamper(t, u, `UPDATE audit_log SET occurred_at = occurred_at + interval '1 microsecond' WHERE id = $1`, ids[1])
-	wantBad(t, mustVerify(t, db), ids[1], ProblemHash)
+	wantBad(t, mustVerify(t, db), ids[1], audit.ProblemHash)
 }
 
 func TestDetectsDeletedRow(t *testing.T) {
@@ -353,7 +354,7 @@ func TestDetectsDeletedRow(t *testing.T) {
 			ids := seed(t, db, 5)
 			tamper(t, u, `DELETE FROM audit_log WHERE id = $1`, ids[c.del])
 			res := mustVerify(t, db)
-			wantBad(t, res, ids[c.bad], ProblemLink)
+			wantBad(t, res, ids[c.bad], audit.ProblemLink)
 			if res.Rows != 4 || res.BadRows != 1 {
 				t.Errorf("Verify = %+v; want 4 rows, 1 bad", res)
 			}
@@ -366,14 +367,14 @@ func TestDetectsDeletedRow(t *testing.T) {
 		anchor := wantOK(t, db, 5).Last
 		tamper(t, u, `DELETE FROM audit_log WHERE id >= $1`, ids[3])
 		wantOK(t, db, 3)
-		wantBad(t, mustVerify(t, db, anchor), ids[4], ProblemAnchor)
+		wantBad(t, mustVerify(t, db, anchor), ids[4], audit.ProblemAnchor)
 	})
 	t.Run("truncate", func(t *testing.T) {
 		u, db := newDB(t)
 		seed(t, db, 2)
 		anchor := wantOK(t, db, 2).Last
 		tamper(t, u, `TRUNCATE audit_log`)
-		wantBad(t, mustVerify(t, db, anchor), anchor.ID, ProblemAnchor)
+		wantBad(t, mustVerify(t, db, anchor), anchor.ID, audit.ProblemAnchor)
 	})
 }
 
@@ -387,12 +388,12 @@ func TestDetectsReorderedRows(t *testing.T) {
 		// prev_hash forces the attacker to take a detour through a temporary prev_hash.)
 		u, db := newDB(t)
 		ids := seed(t, db, 5)
-		recs, err := Query(t.Context(), db, Filter{})
+		recs, err := audit.Query(t.Context(), db, audit.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tamper(t, u, `UPDATE audit_log SET prev_hash = sha256(hash) WHERE id IN ($1, $2)`, ids[1], ids[3])
-		for _, c := range [][2]Record{{recs[1], recs[3]}, {recs[3], recs[1]}} {
+		for _, c := range [][2]audit.Record{{recs[1], recs[3]}, {recs[3], recs[1]}} {
 			to, from := c[0], c[1]
 			tamper(t, u, `
 				UPDATE audit_log SET occurred_at = $2, actor = $3, action = $4, object_type = $5,
@@ -400,18 +401,18 @@ func TestDetectsReorderedRows(t *testing.T) {
 				WHERE id = $1`, to.ID, from.At, from.Actor, from.Action, from.ObjectType, from.ObjectID,
 				string(from.Diff), from.RequestID, from.PrevHash, from.Hash)
 		}
-		after, _ := Query(t.Context(), db, Filter{})
+		after, _ := audit.Query(t.Context(), db, audit.Filter{})
 		if after[1].ObjectID != "4" || after[3].ObjectID != "2" {
 			t.Fatalf("not swapped: %+v", after)
 		}
-		wantBad(t, mustVerify(t, db), ids[1], ProblemLink)
+		wantBad(t, mustVerify(t, db), ids[1], audit.ProblemLink)
 	})
 	t.Run("contents only", func(t *testing.T) {
 		u, db := newDB(t)
 		ids := seed(t, db, 5)
 		tamper(t, u, fmt.Sprintf(swap, `object_id = b.object_id, diff = b.diff`), ids[1], ids[3])
 		res := mustVerify(t, db)
-		wantBad(t, res, ids[1], ProblemHash)
+		wantBad(t, res, ids[1], audit.ProblemHash)
 		if res.BadRows != 2 {
 			t.Errorf("%d bad rows, want 2", res.BadRows)
 		}
@@ -430,7 +431,7 @@ func TestDetectsRehashedChain(t *testing.T) {
 	// after it, too.
 	rewrite := func(all bool) {
 		t.Helper()
-		recs, err := Query(ctx, db, Filter{})
+		recs, err := audit.Query(ctx, db, audit.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -440,7 +441,7 @@ func TestDetectsRehashedChain(t *testing.T) {
 				r.ObjectID = "999"
 			}
 			r.PrevHash = prev
-			h, err := r.computeHash()
+			h, err := audit.ComputeHash(r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -454,14 +455,14 @@ func TestDetectsRehashedChain(t *testing.T) {
 	}
 	// Only the edited row re-hashed: the next row's link breaks.
 	rewrite(false)
-	wantBad(t, mustVerify(t, db), ids[3], ProblemLink)
+	wantBad(t, mustVerify(t, db), ids[3], audit.ProblemLink)
 	// The whole rest of the chain re-hashed: consistent, but not with the anchor.
 	rewrite(true)
 	wantOK(t, db, 5)
-	wantBad(t, mustVerify(t, db, anchor), anchor.ID, ProblemAnchor)
+	wantBad(t, mustVerify(t, db, anchor), anchor.ID, audit.ProblemAnchor)
 	// An anchor before the edit still matches.
-	older := Head{ID: ids[1]}
-	recs, _ := Query(ctx, db, Filter{Limit: 2})
+	older := audit.Head{ID: ids[1]}
+	recs, _ := audit.Query(ctx, db, audit.Filter{Limit: 2})
 	older.Hash = recs[1].Hash
 	if res := mustVerify(t, db, older); !res.OK() {
 		t.Errorf("older anchor: %v", res.FirstBad)
@@ -504,7 +505,7 @@ func TestAppendOnly(t *testing.T) {
 		t.Fatalf("owner is superuser: %v, %v", super, err)
 	}
 	// The owner may append (the application's path).
-	appendOne(t, ownerDB, Entry{Actor: "user:1", Action: "booking.create", ObjectType: "booking", ObjectID: "4"})
+	appendOne(t, ownerDB, audit.Entry{Actor: "user:1", Action: "booking.create", ObjectType: "booking", ObjectID: "4"})
 
 	for _, c := range []struct{ sql, op string }{
 		{`UPDATE audit_log SET actor = 'user:666'`, "UPDATE"},
@@ -564,14 +565,14 @@ func TestTimeZones(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 29, 1, 30, 0, 987654321, kathmandu)
-	appendOne(t, chatham, Entry{Actor: "system", Action: "a.b", At: at})
-	appendOne(t, stJohns, Entry{Actor: "system", Action: "a.b", At: at.Add(time.Hour).In(time.FixedZone("odd", -(3*3600 + 17*60 + 13)))})
-	appendOne(t, chatham, Entry{Actor: "system", Action: "a.b"})
+	appendOne(t, chatham, audit.Entry{Actor: "system", Action: "a.b", At: at})
+	appendOne(t, stJohns, audit.Entry{Actor: "system", Action: "a.b", At: at.Add(time.Hour).In(time.FixedZone("odd", -(3*3600 + 17*60 + 13)))})
+	appendOne(t, chatham, audit.Entry{Actor: "system", Action: "a.b"})
 
 	for _, db := range []*pgxpool.Pool{chatham, stJohns, openPool(t, u, map[string]string{"timezone": "UTC"})} {
 		wantOK(t, db, 3)
 	}
-	recs, err := Query(ctx, stJohns, Filter{})
+	recs, err := audit.Query(ctx, stJohns, audit.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +609,7 @@ func TestDiffThroughPostgres(t *testing.T) {
 			Status change `json:"status"`
 		}{change{"confirmed", "cancelled"}},
 	} {
-		appendOne(t, db, Entry{Actor: "system", Action: "diff.test", Diff: d})
+		appendOne(t, db, audit.Entry{Actor: "system", Action: "diff.test", Diff: d})
 	}
 	wantOK(t, db, 8)
 }
@@ -616,8 +617,8 @@ func TestDiffThroughPostgres(t *testing.T) {
 func TestAppendRejectsInvalid(t *testing.T) {
 	ctx := t.Context()
 	_, db := newDB(t)
-	ok := Entry{Actor: "user:1", Action: "booking.create"}
-	for name, e := range map[string]Entry{
+	ok := audit.Entry{Actor: "user:1", Action: "booking.create"}
+	for name, e := range map[string]audit.Entry{
 		"no actor":          {Action: "booking.create"},
 		"no action":         {Actor: "user:1"},
 		"e-mail actor":      {Actor: "anna@example.com", Action: "login.failed"},
@@ -630,15 +631,15 @@ func TestAppendRejectsInvalid(t *testing.T) {
 		"long actor":        {Actor: "user:" + strings.Repeat("1", 300), Action: "a.b"},
 		"time":              {Actor: "user:1", Action: "a.b", At: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)},
 		"diff type":         {Actor: "user:1", Action: "a.b", Diff: make(chan int)},
-		"diff size":         {Actor: "user:1", Action: "a.b", Diff: strings.Repeat("x", MaxDiffBytes)},
+		"diff size":         {Actor: "user:1", Action: "a.b", Diff: strings.Repeat("x", audit.MaxDiffBytes)},
 		"diff NUL":          {Actor: "user:1", Action: "a.b", Diff: "\x00"},
 	} {
-		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return Append(ctx, tx, e) })
-		if !errors.Is(err, ErrInvalid) {
+		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return audit.Append(ctx, tx, e) })
+		if !errors.Is(err, audit.ErrInvalid) {
 			t.Errorf("%s: Append = %v; want ErrInvalid", name, err)
 		}
 	}
-	if err := Append(ctx, nil, ok); err == nil {
+	if err := audit.Append(ctx, nil, ok); err == nil {
 		t.Error("Append without a transaction succeeded")
 	}
 	wantOK(t, db, 0)
@@ -658,9 +659,9 @@ func TestStaleSnapshotCannotFork(t *testing.T) {
 	if _, err := tx.Exec(ctx, `SELECT count(*) FROM audit_log`); err != nil { // takes the snapshot
 		t.Fatal(err)
 	}
-	appendOne(t, db, Entry{Actor: "user:2", Action: "booking.create"})
-	err = Append(ctx, tx, Entry{Actor: "user:3", Action: "booking.create"})
-	if !errors.Is(err, ErrChainConflict) {
+	appendOne(t, db, audit.Entry{Actor: "user:2", Action: "booking.create"})
+	err = audit.Append(ctx, tx, audit.Entry{Actor: "user:3", Action: "booking.create"})
+	if !errors.Is(err, audit.ErrChainConflict) {
 		t.Fatalf("stale append = %v; want ErrChainConflict", err)
 	}
 	tx.Rollback(ctx)
@@ -668,7 +669,7 @@ func TestStaleSnapshotCannotFork(t *testing.T) {
 
 	// Without a stale snapshot, REPEATABLE READ works.
 	if err := pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
-		return Append(ctx, tx, Entry{Actor: "user:3", Action: "booking.create"})
+		return audit.Append(ctx, tx, audit.Entry{Actor: "user:3", Action: "booking.create"})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -680,11 +681,11 @@ func TestQueryAndExport(t *testing.T) {
 	_, db := newDB(t)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 30 {
-		appendOne(t, db, Entry{Actor: fmt.Sprintf("user:%d", i%3), Action: []string{"booking.create", "booking.cancel"}[i%2],
+		appendOne(t, db, audit.Entry{Actor: fmt.Sprintf("user:%d", i%3), Action: []string{"booking.create", "booking.cancel"}[i%2],
 			ObjectType: "booking", ObjectID: fmt.Sprint(i % 5), At: base.Add(time.Duration(i) * time.Hour),
 			Diff: map[string]int{"i": i}})
 	}
-	idsOf := func(recs []Record) (out []int) {
+	idsOf := func(recs []audit.Record) (out []int) {
 		for _, r := range recs {
 			var d struct{ I int }
 			json.Unmarshal(r.Diff, &d)
@@ -692,9 +693,9 @@ func TestQueryAndExport(t *testing.T) {
 		}
 		return out
 	}
-	q := func(f Filter) []int {
+	q := func(f audit.Filter) []int {
 		t.Helper()
-		recs, err := Query(ctx, db, f)
+		recs, err := audit.Query(ctx, db, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -706,20 +707,20 @@ func TestQueryAndExport(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, got, want)
 		}
 	}
-	check("actor", q(Filter{Actor: "user:1"}), 1, 4, 7, 10, 13, 16, 19, 22, 25, 28)
-	check("object", q(Filter{ObjectType: "booking", ObjectID: "3"}), 3, 8, 13, 18, 23, 28)
-	check("action+actor", q(Filter{Actor: "user:0", Action: "booking.cancel"}), 3, 9, 15, 21, 27)
-	check("time", q(Filter{From: base.Add(5 * time.Hour), To: base.Add(8 * time.Hour)}), 5, 6, 7)
-	check("time zones", q(Filter{From: base.Add(5 * time.Hour).In(time.FixedZone("x", 5*3600)), To: base.Add(6 * time.Hour)}), 5)
-	check("limit", q(Filter{Limit: 3}), 0, 1, 2)
-	check("newest", q(Filter{Limit: 3, Descending: true}), 29, 28, 27)
+	check("actor", q(audit.Filter{Actor: "user:1"}), 1, 4, 7, 10, 13, 16, 19, 22, 25, 28)
+	check("object", q(audit.Filter{ObjectType: "booking", ObjectID: "3"}), 3, 8, 13, 18, 23, 28)
+	check("action+actor", q(audit.Filter{Actor: "user:0", Action: "booking.cancel"}), 3, 9, 15, 21, 27)
+	check("time", q(audit.Filter{From: base.Add(5 * time.Hour), To: base.Add(8 * time.Hour)}), 5, 6, 7)
+	check("time zones", q(audit.Filter{From: base.Add(5 * time.Hour).In(time.FixedZone("x", 5*3600)), To: base.Add(6 * time.Hour)}), 5)
+	check("limit", q(audit.Filter{Limit: 3}), 0, 1, 2)
+	check("newest", q(audit.Filter{Limit: 3, Descending: true}), 29, 28, 27)
 
 	// Paging forwards and backwards visits everything once.
 	for _, desc := range []bool{false, true} {
 		var all []int
-		f := Filter{Limit: 7, Descending: desc}
+		f := audit.Filter{Limit: 7, Descending: desc}
 		for {
-			recs, err := Query(ctx, db, f)
+			recs, err := audit.Query(ctx, db, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -733,22 +734,22 @@ func TestQueryAndExport(t *testing.T) {
 			t.Errorf("paging (descending %v): %v", desc, all)
 		}
 	}
-	if recs, err := Query(ctx, db, Filter{Limit: 5000}); err != nil || len(recs) != 30 {
+	if recs, err := audit.Query(ctx, db, audit.Filter{Limit: 5000}); err != nil || len(recs) != 30 {
 		t.Errorf("large limit: %d, %v", len(recs), err)
 	}
-	if _, err := Query(ctx, db, Filter{Limit: -1}); err == nil {
+	if _, err := audit.Query(ctx, db, audit.Filter{Limit: -1}); err == nil {
 		t.Error("negative limit accepted")
 	}
 
 	var buf bytes.Buffer
-	if err := ExportJSONLines(ctx, db, &buf, Filter{}); err != nil {
+	if err := audit.ExportJSONLines(ctx, db, &buf, audit.Filter{}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != 30 {
 		t.Fatalf("%d lines", len(lines))
 	}
-	var first, second ExportLine
+	var first, second audit.ExportLine
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatal(err)
 	}
@@ -758,7 +759,7 @@ func TestQueryAndExport(t *testing.T) {
 		t.Errorf("export lines:\n%s\n%s", lines[0], lines[1])
 	}
 	buf.Reset()
-	if err := ExportJSONLines(ctx, db, &buf, Filter{Actor: "user:2", Limit: 2}); err != nil {
+	if err := audit.ExportJSONLines(ctx, db, &buf, audit.Filter{Actor: "user:2", Limit: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(buf.String(), "\n"); n != 2 {
@@ -767,10 +768,10 @@ func TestQueryAndExport(t *testing.T) {
 }
 
 func TestContextAndDiffHelper(t *testing.T) {
-	ctx := WithRequestID(WithActor(t.Context(), "customer:booking:17"), "req-42")
+	ctx := audit.WithRequestID(audit.WithActor(t.Context(), "customer:booking:17"), "req-42")
 	_, db := newDB(t)
 	old := time.Date(2026, 3, 2, 11, 0, 0, 0, time.FixedZone("CET", 3600))
-	d := Diff{}.
+	d := audit.Diff{}.
 		Change("status", "confirmed", "cancelled").
 		Change("staff_id", int64(3), int64(3)). // unchanged: left out
 		Change("start", old, old.Add(time.Hour)).
@@ -778,15 +779,15 @@ func TestContextAndDiffHelper(t *testing.T) {
 		ChangePersonal("customer_name", "Anna", "Anna").
 		SetPersonal("customer_phone", "+49 30 1234")
 	if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		if err := Append(ctx, tx, Entry{Action: "booking.cancel", ObjectType: "booking", ObjectID: "17", Diff: d}); err != nil {
+		if err := audit.Append(ctx, tx, audit.Entry{Action: "booking.cancel", ObjectType: "booking", ObjectID: "17", Diff: d}); err != nil {
 			return err
 		}
 		// An explicit actor wins; an empty Diff is no diff.
-		return Append(ctx, tx, Entry{Actor: "system", Action: "booking.remind", Diff: Diff{}})
+		return audit.Append(ctx, tx, audit.Entry{Actor: "system", Action: "booking.remind", Diff: audit.Diff{}})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := Query(ctx, db, Filter{})
+	recs, err := audit.Query(ctx, db, audit.Filter{})
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("%d records, %v", len(recs), err)
 	}
@@ -794,7 +795,7 @@ func TestContextAndDiffHelper(t *testing.T) {
 		recs[1].RequestID != "req-42" || recs[1].Diff != nil {
 		t.Errorf("records: %+v", recs)
 	}
-	got, _ := canonicalJSON(recs[0].Diff)
+	got, _ := audit.CanonicalJSON(recs[0].Diff)
 	want := `{"customer_email":"changed","customer_phone":"set",` +
 		`"start":{"from":"2026-03-02T10:00:00Z","to":"2026-03-02T11:00:00Z"},"status":{"from":"confirmed","to":"cancelled"}}`
 	if string(got) != want {
@@ -804,8 +805,8 @@ func TestContextAndDiffHelper(t *testing.T) {
 		t.Errorf("personal data in the diff: %s", recs[0].Diff)
 	}
 	// Without an actor anywhere: refused.
-	err = pgx.BeginFunc(t.Context(), db, func(tx pgx.Tx) error { return Append(t.Context(), tx, Entry{Action: "a.b"}) })
-	if !errors.Is(err, ErrInvalid) {
+	err = pgx.BeginFunc(t.Context(), db, func(tx pgx.Tx) error { return audit.Append(t.Context(), tx, audit.Entry{Action: "a.b"}) })
+	if !errors.Is(err, audit.ErrInvalid) {
 		t.Errorf("no actor: %v", err)
 	}
 	wantOK(t, db, 2)

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"time"
 )
 
@@ -80,4 +81,32 @@ func plain(v any) any {
 		return t.UTC().Format(time.RFC3339Nano)
 	}
 	return v
+}
+
+// Actors for entries whose context names nobody (WithActor). Once people log in, the web layer
+// puts "user:ID" into every request's context, which takes precedence over these.
+const (
+	// ActorSystem: the application itself, command-line tools (seed-demo, migrations) and
+	// business-data writes made without a person in the context.
+	ActorSystem = "system"
+	// ActorCustomer: a member of the public booking through the public page or API (the new
+	// booking's id is the entry's object).
+	ActorCustomer = "customer"
+	// ActorAnonymous: a request by nobody known, e.g. a failed login.
+	ActorAnonymous = "anonymous"
+)
+
+// CustomerOfBooking is the actor of a customer acting through the manage link of a booking:
+// "customer:booking:17". The link is the only thing that identifies them, and the actor holds
+// nothing else about them.
+func CustomerOfBooking(bookingID int64) string {
+	return "customer:booking:" + strconv.FormatInt(bookingID, 10)
+}
+
+// ActorOr is the context's actor (WithActor), or fallback if it names none.
+func ActorOr(ctx context.Context, fallback string) string {
+	if a := ActorFrom(ctx); a != "" {
+		return a
+	}
+	return fallback
 }

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/availability"
 	"github.com/slotbook/slotbook/app/internal/catalog"
 	"github.com/slotbook/slotbook/app/internal/schedule"
@@ -100,6 +101,16 @@ func (s *Service) AdminCreate(ctx context.Context, req Request) (*Confirmation, 
 }
 
 func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirmation, error) {
+	if !admin { // a member of the public, unless the web layer knows better
+		ctx = audit.WithActor(ctx, audit.ActorOr(ctx, audit.ActorCustomer))
+	}
+	if req.StaffID != nil {
+		if c := s.cache.current.Load(); c != nil {
+			if conf, done, err := s.createWithStaff(ctx, c, req, admin); done {
+				return conf, err
+			}
+		}
+	}
 	cust, custErrs := ValidateCustomer(req.Customer)
 	var (
 		errs  validation.Errors
@@ -171,6 +182,63 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 		return nil, err
 	}
 	return nil, s.conflict(alts)
+}
+
+// createWithStaff is the fast path of a booking with a chosen staff member: one round trip.
+// It checks the request against the cached catalogue c without reading the staff member's
+// bookings, and inserts with the catalogue version as a condition (store.InsertBookingIfCurrent):
+// the exclusion constraint decides whether the time is free, as it does on every path. done is
+// false when the request must take the usual path instead: it is invalid against c (the usual
+// path checks the catalogue version first, so that a change made elsewhere is never reported as
+// the customer's mistake) or the catalogue changed meanwhile. A taken time gives a
+// *ConflictError with alternatives, as on the usual path.
+func (s *Service) createWithStaff(ctx context.Context, c *catalogue, req Request, admin bool) (conf *Confirmation, done bool, err error) {
+	cust, errs := ValidateCustomer(req.Customer)
+	svc, staff := c.serviceAndStaff(req.ServiceID, req.StaffID, &errs)
+	if len(errs) > 0 || req.Start.IsZero() {
+		return nil, false, nil
+	}
+	day := schedule.DateOf(req.Start.In(c.loc))
+	e := s.envOf(c)
+	slot, q, _ := s.checkStart(e, svc, staff, req.Start, day, nil, admin, &errs)
+	if len(errs) > 0 || len(slot.StaffIDs) != 1 {
+		return nil, false, nil
+	}
+	staffID := slot.StaffIDs[0]
+	if s.beforeWrite != nil {
+		s.beforeWrite(staffID)
+	}
+	token, hash := newToken()
+	blocked := q.Service.Blocked(slot.Start)
+	b, err := s.st.InsertBookingIfCurrent(ctx, store.Booking{
+		ServiceID:       svc.ID,
+		StaffID:         staffID,
+		Start:           slot.Start,
+		End:             slot.Start.Add(svc.Duration),
+		BlockedStart:    blocked.Start,
+		BlockedEnd:      blocked.End,
+		CustomerName:    cust.Name,
+		CustomerEmail:   cust.Email,
+		CustomerPhone:   cust.Phone,
+		Locale:          cust.Locale,
+		ManageTokenHash: hash,
+	}, c.version)
+	switch {
+	case errors.Is(err, store.ErrStaleCatalog):
+		return nil, false, nil
+	case errors.Is(err, store.ErrOverlap):
+		alts, err := s.alternatives(ctx, e, svc, staff, req.Start, 0, admin, nil)
+		if err != nil {
+			return nil, true, err
+		}
+		return nil, true, s.conflict(alts)
+	case err != nil:
+		return nil, true, err
+	}
+	if s.metrics != nil {
+		s.metrics.BookingCreated()
+	}
+	return &Confirmation{Booking: fromStore(b, e.loc), ManageToken: token, ManageURL: s.ManageURL(token)}, true, nil
 }
 
 // checkStart checks that start, on the local date day, is a slot the engine offers for svc and
@@ -269,6 +337,7 @@ func (s *Service) Cancel(ctx context.Context, token string) error {
 	if !e.now.Before(b.Start.Add(-e.set.ChangeDeadline)) {
 		return ErrDeadlinePassed
 	}
+	ctx = audit.WithActor(ctx, audit.ActorOr(ctx, audit.CustomerOfBooking(b.ID)))
 	_, err = s.st.CancelBooking(ctx, b.ID)
 	if errors.Is(err, store.ErrNotConfirmed) {
 		return nil // cancelled concurrently
@@ -295,6 +364,7 @@ func (s *Service) Reschedule(ctx context.Context, token string, newStart time.Ti
 	if !e.now.Before(b.Start.Add(-e.set.ChangeDeadline)) {
 		return nil, ErrDeadlinePassed
 	}
+	ctx = audit.WithActor(ctx, audit.ActorOr(ctx, audit.CustomerOfBooking(b.ID)))
 	return s.move(ctx, b, newStart, staffID, false)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/availability"
 )
 
@@ -56,6 +57,15 @@ func scanBooking(row pgx.Row) (Booking, error) {
 	return b, err
 }
 
+// scanBookingAnd scans bookingColumns followed by more columns.
+func scanBookingAnd(row pgx.Row, more ...any) (Booking, error) {
+	var b Booking
+	err := row.Scan(append([]any{&b.ID, &b.ServiceID, &b.StaffID, &b.Start, &b.End, &b.BlockedStart, &b.BlockedEnd,
+		&b.CustomerName, &b.CustomerEmail, &b.CustomerPhone, &b.Locale, &b.Status, &b.ManageTokenHash,
+		&b.CreatedAt, &b.UpdatedAt, &b.CancelledAt}, more...)...)
+	return b, err
+}
+
 func collectBookings(rows pgx.Rows, err error) ([]Booking, error) {
 	if err != nil {
 		return nil, err
@@ -74,53 +84,103 @@ func overlapOr(err error) error {
 	return err
 }
 
-// lockStaff is a CTE that takes a transaction-level advisory lock on one staff member ($staffParam)
-// before a booking write of theirs. Without it, two concurrent inserts of overlapping bookings can
+// lockStaff is the expression that takes a transaction-level advisory lock on one staff member
+// ($staffParam) before a booking write of theirs (in a CTE that the write depends on). Without it, two concurrent inserts of overlapping bookings can
 // wait on each other inside the exclusion constraint's check until PostgreSQL's deadlock detector
 // aborts one after a second; with it, the second simply waits its turn and then meets the
 // committed booking. It costs no extra round trip.
 func lockStaff(staffParam string) string {
-	return fmt.Sprintf("WITH staff_lock AS (SELECT pg_advisory_xact_lock(%d, (%s)::int))\n", bookingLockClass, staffParam)
+	return fmt.Sprintf("pg_advisory_xact_lock(%d, (%s)::int)", bookingLockClass, staffParam)
 }
 
-// insertBookingSQL inserts a booking unless it overlaps another (see InsertBooking).
-var insertBookingSQL = lockStaff("$2::bigint") + `
-	INSERT INTO bookings (service_id, staff_id, start_at, end_at, blocked, customer_name,
-	                      customer_email, customer_phone, locale, status, manage_token_hash)
-	SELECT $1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'confirmed', $11
-	FROM staff_lock
-	ON CONFLICT DO NOTHING
-	RETURNING ` + bookingColumns
+// insertBookingSQL inserts a booking unless it overlaps another or the catalogue moved on, and
+// appends its audit entry, in one statement (see InsertBookingIfCurrent). It always returns one
+// row: the catalogue version, then the new booking's id and timestamps (NULL if nothing was
+// inserted). Parameters: $1–$11 the booking, $12 the catalogue version the caller checked
+// against (0: none), $13… the audit entry (audit.CallSQL).
+var insertBookingSQL = `
+	WITH cv AS (SELECT version FROM catalog_version),
+	staff_lock AS (
+		SELECT ` + lockStaff("$2::bigint") + `
+		FROM cv WHERE $12::bigint = 0 OR cv.version <= $12),
+	ins AS (
+		INSERT INTO bookings (service_id, staff_id, start_at, end_at, blocked, customer_name,
+		                      customer_email, customer_phone, locale, status, manage_token_hash)
+		SELECT $1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'confirmed', $11
+		FROM staff_lock
+		ON CONFLICT DO NOTHING
+		RETURNING id, created_at, updated_at),
+	aud AS (SELECT ` + audit.CallSQL(13, "ins.id::text") + ` AS audit_id FROM ins)
+	SELECT cv.version, ins.id, ins.created_at, ins.updated_at
+	FROM cv LEFT JOIN (ins CROSS JOIN aud) ON true`
 
-// InsertBooking inserts a confirmed booking and returns the stored row (with id and timestamps).
-// The fields used are ServiceID, StaffID, Start, End, BlockedStart, BlockedEnd, the customer
-// fields, Locale and ManageTokenHash. ErrOverlap if it overlaps another confirmed booking of the
-// staff member (also when a concurrent insert won the race).
+// InsertBooking inserts a confirmed booking with its audit entry and returns the stored row (with
+// id and timestamps); see InsertBookingIfCurrent.
+func (s *Store) InsertBooking(ctx context.Context, b Booking) (Booking, error) {
+	return s.InsertBookingIfCurrent(ctx, b, 0)
+}
+
+// InsertBookingIfCurrent inserts a confirmed booking and returns the stored row (with id and
+// timestamps), unless the catalogue version is newer than catalogVersion (ErrStaleCatalog: the
+// caller checked the booking against an outdated catalogue; 0 skips the check). The fields used
+// are ServiceID, StaffID, Start, End, BlockedStart, BlockedEnd, the customer fields, Locale and
+// ManageTokenHash. ErrOverlap if it overlaps another confirmed booking of the staff member (also
+// when a concurrent insert won the race).
+//
+// It is one statement, so one round trip and one implicit transaction: the version check, the
+// staff member's advisory lock (see lockStaff), the INSERT and the audit entry ("booking.create",
+// object the new booking, actor from the context or audit.ActorSystem, a diff of ids and times
+// only: nothing about the customer). The audit chain's global lock is taken last and released by
+// the commit that ends the statement, without waiting for the application.
 //
 // The overlap is reported by ON CONFLICT DO NOTHING (without a conflict target it takes the
 // bookings_no_overlap exclusion constraint as an arbiter; the constraint is enforced all the
-// same): no row instead of an error. A lost race is an everyday outcome, and as an error it would
-// cost more than the failed statement: PostgreSQL logs every error, and pgx drops the statement
-// from its cache of prepared statements after any error, so the connection's next booking would
-// prepare it again. That makes a lost race about a third cheaper; the price is that every insert
-// probes its arbiters once more (roughly 0.05 ms of PostgreSQL CPU, a few per cent of a booking,
-// measured with pgbench). (The other arbiter, the unique manage token hash, cannot conflict: 32
-// random bytes.)
-func (s *Store) InsertBooking(ctx context.Context, b Booking) (Booking, error) {
+// same): no row instead of an error, and then no audit entry either. A lost race is an everyday
+// outcome, and as an error it would cost more than the failed statement: PostgreSQL logs every
+// error, and pgx drops the statement from its cache of prepared statements after any error, so
+// the connection's next booking would prepare it again. That makes a lost race about a third
+// cheaper; the price is that every insert probes its arbiters once more (roughly 0.05 ms of
+// PostgreSQL CPU, a few per cent of a booking, measured with pgbench). (The other arbiter, the
+// unique manage token hash, cannot conflict: 32 random bytes.)
+func (s *Store) InsertBookingIfCurrent(ctx context.Context, b Booking, catalogVersion int64) (Booking, error) {
 	locale := b.Locale
 	if locale == "" {
 		locale = "en"
 	}
-	out, err := scanBooking(s.db.QueryRow(ctx, insertBookingSQL,
-		b.ServiceID, b.StaffID, b.Start, b.End, b.BlockedStart, b.BlockedEnd, b.CustomerName,
-		b.CustomerEmail, b.CustomerPhone, locale, b.ManageTokenHash))
-	if errors.Is(err, pgx.ErrNoRows) {
+	b.Locale = locale
+	b.Status = StatusConfirmed
+	b.CancelledAt = nil
+	// As stored (and returned by a read): microseconds.
+	for _, t := range []*time.Time{&b.Start, &b.End, &b.BlockedStart, &b.BlockedEnd} {
+		*t = t.Truncate(time.Microsecond)
+	}
+	entry, err := prepareAudit(ctx, audit.Entry{Action: "booking.create", ObjectType: "booking",
+		Diff: audit.Diff{}.Set("service_id", b.ServiceID).Set("staff_id", b.StaffID).
+			Set("start", b.Start).Set("end", b.End).Set("status", StatusConfirmed)})
+	if err != nil {
+		return Booking{}, err
+	}
+	args := append([]any{b.ServiceID, b.StaffID, b.Start, b.End, b.BlockedStart, b.BlockedEnd,
+		b.CustomerName, b.CustomerEmail, b.CustomerPhone, locale, b.ManageTokenHash, catalogVersion},
+		entry.Args(false)...)
+	var version int64
+	var id *int64
+	var created, updated *time.Time
+	err = s.db.QueryRow(ctx, insertBookingSQL, args...).Scan(&version, &id, &created, &updated)
+	switch {
+	case err != nil:
+		if err := overlapOr(err); errors.Is(err, ErrOverlap) {
+			return Booking{}, err
+		}
+		return Booking{}, audit.AppendError(err)
+	case id != nil:
+		b.ID, b.CreatedAt, b.UpdatedAt = *id, *created, *updated
+		return b, nil
+	case catalogVersion != 0 && version > catalogVersion:
+		return Booking{}, ErrStaleCatalog
+	default:
 		return Booking{}, ErrOverlap
 	}
-	if err != nil {
-		return Booking{}, overlapOr(err)
-	}
-	return out, nil
 }
 
 // GetBooking returns a booking by id, or ErrNotFound.
@@ -191,19 +251,35 @@ func (s *Store) BusyRanges(ctx context.Context, staffIDs []int64, from, to time.
 	return collectBusy(rows, len(staffIDs))
 }
 
-// CancelBooking cancels a confirmed booking and returns the updated row, freeing its time.
-// ErrNotFound if there is no such booking; ErrNotConfirmed (with the row) if it was already
-// cancelled.
-func (s *Store) CancelBooking(ctx context.Context, id int64) (Booking, error) {
-	b, err := scanBooking(s.db.QueryRow(ctx, `
+// cancelBookingSQL cancels a confirmed booking and appends the audit entry ($2… audit.CallSQL)
+// in one statement.
+var cancelBookingSQL = `
+	WITH upd AS (
 		UPDATE bookings
 		SET status = 'cancelled', cancelled_at = now(), updated_at = now()
 		WHERE id = $1 AND status = 'confirmed'
-		RETURNING `+bookingColumns, id))
+		RETURNING ` + bookingColumns + `),
+	aud AS (SELECT ` + audit.CallSQL(2, "upd.id::text") + ` AS audit_id FROM upd)
+	SELECT upd.* FROM upd, aud`
+
+// CancelBooking cancels a confirmed booking and returns the updated row, freeing its time. The
+// audit entry ("booking.cancel", the status change) is written by the same statement, so in the
+// same transaction. ErrNotFound if there is no such booking; ErrNotConfirmed (with the row) if it
+// was already cancelled (and then nothing is audited).
+func (s *Store) CancelBooking(ctx context.Context, id int64) (Booking, error) {
+	entry, err := prepareAudit(ctx, audit.Entry{Action: "booking.cancel", ObjectType: "booking",
+		Diff: audit.Diff{}.Change("status", StatusConfirmed, StatusCancelled)})
+	if err != nil {
+		return Booking{}, err
+	}
+	b, err := scanBooking(s.db.QueryRow(ctx, cancelBookingSQL, append([]any{id}, entry.Args(false)...)...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s.notConfirmed(ctx, id)
 	}
-	return b, err
+	if err != nil {
+		return Booking{}, audit.AppendError(err)
+	}
+	return b, nil
 }
 
 // notConfirmed explains why an update of a confirmed booking found no row.
@@ -227,9 +303,23 @@ type Move struct {
 // row. It is one UPDATE of the row, so taking the new time and releasing the old one happen
 // together or not at all: on ErrOverlap (the new time is taken) the booking is unchanged. The new
 // range may overlap the booking's own old range. ErrNotFound if there is no such booking;
-// ErrNotConfirmed (with the row) if it is cancelled.
+// ErrNotConfirmed (with the row) if it is cancelled. The audit entry ("booking.move": the changes
+// of staff_id, start and end) is appended in the same transaction, after the UPDATE.
 func (s *Store) MoveBooking(ctx context.Context, id int64, m Move) (Booking, error) {
-	b, err := scanBooking(s.db.QueryRow(ctx, moveBookingSQL, id, m.StaffID, m.Start, m.End, m.BlockedStart, m.BlockedEnd))
+	var b Booking
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var oldStaff int64
+		var oldStart, oldEnd time.Time
+		var err error
+		b, err = scanBookingAnd(tx.QueryRow(ctx, moveBookingSQL, id, m.StaffID, m.Start, m.End, m.BlockedStart, m.BlockedEnd),
+			&oldStaff, &oldStart, &oldEnd)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit.Entry{Action: "booking.move", ObjectType: "booking", ObjectID: itoa(id),
+			Diff: audit.Diff{}.Change("staff_id", oldStaff, b.StaffID).Change("start", oldStart, b.Start).
+				Change("end", oldEnd, b.End)})
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s.notConfirmed(ctx, id)
 	}
@@ -239,11 +329,19 @@ func (s *Store) MoveBooking(ctx context.Context, id int64, m Move) (Booking, err
 	return b, nil
 }
 
-// moveBookingSQL moves a confirmed booking (see MoveBooking).
-var moveBookingSQL = lockStaff("$2::bigint") + `
-		UPDATE bookings
-		SET staff_id = $2, start_at = $3, end_at = $4, blocked = tstzrange($5, $6, '[)'),
-		    updated_at = now()
-		FROM staff_lock
-		WHERE id = $1 AND status = 'confirmed'
-		RETURNING ` + bookingColumns
+// moveBookingSQL moves a confirmed booking (see MoveBooking) and returns the new row and the old
+// staff member and times. The staff member's lock is taken before the row's (old's join needs
+// staff_lock first), the order of every booking write.
+var moveBookingSQL = `
+	WITH staff_lock AS (SELECT ` + lockStaff("$2::bigint") + `),
+	old AS (
+		SELECT b.id AS old_id, b.staff_id AS old_staff, b.start_at AS old_start, b.end_at AS old_end
+		FROM bookings b, staff_lock
+		WHERE b.id = $1 AND b.status = 'confirmed'
+		FOR UPDATE OF b)
+	UPDATE bookings
+	SET staff_id = $2, start_at = $3, end_at = $4, blocked = tstzrange($5, $6, '[)'),
+	    updated_at = now()
+	FROM old
+	WHERE bookings.id = old.old_id
+	RETURNING ` + bookingColumns + `, old.old_staff, old.old_start, old.old_end`

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/schedule"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
@@ -116,16 +117,27 @@ func (s *Store) SetWorkingHours(ctx context.Context, staffID int64, h schedule.W
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM staff WHERE id = $1 FOR UPDATE`, staffID).Scan(&one); err != nil {
 			return notFound(err)
 		}
+		old := map[int64]schedule.WeeklyHours{staffID: {}}
+		rows, err := tx.Query(ctx, `SELECT `+hoursColumns+` FROM working_hours WHERE staff_id = $1
+			ORDER BY staff_id, weekday, start_minute`, staffID)
+		if err != nil {
+			return err
+		}
+		if err := collectHours(rows, old); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM working_hours WHERE staff_id = $1`, staffID); err != nil {
 			return err
 		}
-		if len(weekdays) == 0 {
-			return nil
+		if len(weekdays) > 0 {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO working_hours (staff_id, weekday, start_minute, end_minute)
+				SELECT $1, w, s, e FROM unnest($2::smallint[], $3::int[], $4::int[]) AS t(w, s, e)`,
+				staffID, weekdays, starts, ends); err != nil {
+				return err
+			}
 		}
-		_, err := tx.Exec(ctx, `
-			INSERT INTO working_hours (staff_id, weekday, start_minute, end_minute)
-			SELECT $1, w, s, e FROM unnest($2::smallint[], $3::int[], $4::int[]) AS t(w, s, e)`,
-			staffID, weekdays, starts, ends)
-		return err
+		return appendAudit(ctx, tx, audit.Entry{Action: "hours.update", ObjectType: "staff", ObjectID: itoa(staffID),
+			Diff: hoursDiff(old[staffID], h)})
 	})
 }

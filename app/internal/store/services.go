@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/catalog"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
@@ -85,12 +87,52 @@ func (s *Store) CreateService(ctx context.Context, svc catalog.Service) (int64, 
 		if err != nil {
 			return err
 		}
-		return assignStaff(ctx, tx, id, svc.StaffIDs)
+		staffIDs, err := assignStaff(ctx, tx, id, svc.StaffIDs)
+		if err != nil {
+			return err
+		}
+		svc.StaffIDs = staffIDs
+		return appendAudit(ctx, tx, audit.Entry{Action: "service.create", ObjectType: "service", ObjectID: itoa(id),
+			Diff: serviceDiff(catalog.Service{}, svc, true)})
 	})
 	if err != nil {
 		return 0, err
 	}
 	return id, nil
+}
+
+// serviceDiff is the audit diff of a service: all fields of a new one (create), otherwise the
+// changed ones. StaffIDs are compared as sets, in ascending order.
+func serviceDiff(old, new catalog.Service, create bool) audit.Diff {
+	type field struct {
+		name     string
+		old, new any
+	}
+	fields := []field{
+		{"name", strings.TrimSpace(old.Name), strings.TrimSpace(new.Name)},
+		{"description", old.Description, new.Description},
+		{"duration_minutes", minutes(old.Duration), minutes(new.Duration)},
+		{"buffer_before_minutes", minutes(old.BufferBefore), minutes(new.BufferBefore)},
+		{"buffer_after_minutes", minutes(old.BufferAfter), minutes(new.BufferAfter)},
+		{"active", old.Active, new.Active},
+		{"sort_order", old.SortOrder, new.SortOrder},
+		{"staff_ids", sortedIDs(old.StaffIDs), sortedIDs(new.StaffIDs)},
+	}
+	d := audit.Diff{}
+	for _, f := range fields {
+		if create {
+			d.Set(f.name, f.new)
+		} else {
+			d.Change(f.name, f.old, f.new)
+		}
+	}
+	return d
+}
+
+func sortedIDs(ids []int64) []int64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(append([]int64{}, out...))
 }
 
 // UpdateService saves all fields of the service svc.ID and replaces its staff assignment, in one
@@ -100,29 +142,38 @@ func (s *Store) UpdateService(ctx context.Context, svc catalog.Service) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
+		// The old row, locked: the diff is against what this update replaces.
+		old, err := scanService(tx.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services s WHERE s.id = $1 FOR UPDATE OF s`, svc.ID))
+		if err != nil {
+			return notFound(err)
+		}
+		if _, err := tx.Exec(ctx, `
 			UPDATE services
 			SET name = $2, description = $3, duration_minutes = $4, buffer_before_minutes = $5,
 			    buffer_after_minutes = $6, active = $7, sort_order = $8, updated_at = now()
 			WHERE id = $1`,
 			svc.ID, strings.TrimSpace(svc.Name), svc.Description, minutes(svc.Duration),
-			minutes(svc.BufferBefore), minutes(svc.BufferAfter), svc.Active, svc.SortOrder)
-		if err != nil {
+			minutes(svc.BufferBefore), minutes(svc.BufferAfter), svc.Active, svc.SortOrder); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM service_staff WHERE service_id = $1`, svc.ID); err != nil {
 			return err
 		}
-		return assignStaff(ctx, tx, svc.ID, svc.StaffIDs)
+		staffIDs, err := assignStaff(ctx, tx, svc.ID, svc.StaffIDs)
+		if err != nil {
+			return err
+		}
+		svc.StaffIDs = staffIDs
+		return appendAudit(ctx, tx, audit.Entry{Action: "service.update", ObjectType: "service", ObjectID: itoa(svc.ID),
+			Diff: serviceDiff(old, svc, false)})
 	})
 }
 
-func assignStaff(ctx context.Context, tx pgx.Tx, serviceID int64, staffIDs []int64) error {
+// assignStaff assigns the staff members to the service and returns the ids assigned (staffIDs
+// without duplicates).
+func assignStaff(ctx context.Context, tx pgx.Tx, serviceID int64, staffIDs []int64) ([]int64, error) {
 	if len(staffIDs) == 0 {
-		return nil
+		return nil, nil
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO service_staff (service_id, staff_id)
@@ -131,29 +182,37 @@ func assignStaff(ctx context.Context, tx pgx.Tx, serviceID int64, staffIDs []int
 	if code, _ := pgCode(err); code == codeForeignKeyViolation {
 		var errs validation.Errors
 		errs.Add("staffIds", "unknown", "One of the chosen staff members does not exist.", nil)
-		return errs
+		return nil, errs
 	}
-	return err
+	return sortedIDs(staffIDs), err
 }
 
 // DeleteService deletes a service and its staff assignment. ErrInUse if bookings refer to it
 // (deactivate it instead), ErrNotFound if there is no such service.
 func (s *Store) DeleteService(ctx context.Context, id int64) error {
-	return deleteByID(ctx, s, `DELETE FROM services WHERE id = $1`, id)
+	return s.deleteByID(ctx, `DELETE FROM services WHERE id = $1 RETURNING name`, id,
+		func(row pgx.Row) (audit.Entry, error) {
+			var name string
+			err := row.Scan(&name)
+			return audit.Entry{Action: "service.delete", ObjectType: "service", ObjectID: itoa(id),
+				Diff: audit.Diff{}.Set("name", name)}, err
+		})
 }
 
-func deleteByID(ctx context.Context, s *Store, sql string, id int64) error {
-	tag, err := s.db.Exec(ctx, sql, id)
+// deleteByID runs sql, a DELETE of the row id RETURNING what entry needs to make the audit entry,
+// and appends that entry, in one transaction.
+func (s *Store) deleteByID(ctx context.Context, sql string, id int64, entry func(pgx.Row) (audit.Entry, error)) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		e, err := entry(tx.QueryRow(ctx, sql, id))
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, e)
+	})
 	if code, _ := pgCode(err); code == codeForeignKeyViolation {
 		return ErrInUse
 	}
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return notFound(err)
 }
 
 func minutes(d time.Duration) int { return int(d / time.Minute) }

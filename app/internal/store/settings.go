@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
@@ -61,17 +62,24 @@ func (s *Store) UpdateSettings(ctx context.Context, set business.Settings) error
 	if err := ValidateSettings(set).Err(); err != nil {
 		return err
 	}
-	tag, err := s.db.Exec(ctx, `
-		UPDATE business_settings
-		SET name = $1, time_zone = $2, min_notice_minutes = $3, max_advance_days = $4,
-		    slot_interval_minutes = $5, change_deadline_minutes = $6, updated_at = now()`,
-		set.Name, set.TimeZone, int(set.MinNotice/time.Minute), int(set.MaxAdvance/(24*time.Hour)),
-		int(set.SlotInterval/time.Minute), int(set.ChangeDeadline/time.Minute))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		old, err := scanSettings(tx.QueryRow(ctx, settingsSQL+` FOR UPDATE`))
+		if err != nil {
+			return notFound(err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE business_settings
+			SET name = $1, time_zone = $2, min_notice_minutes = $3, max_advance_days = $4,
+			    slot_interval_minutes = $5, change_deadline_minutes = $6, updated_at = now()`,
+			set.Name, set.TimeZone, int(set.MinNotice/time.Minute), int(set.MaxAdvance/(24*time.Hour)),
+			int(set.SlotInterval/time.Minute), int(set.ChangeDeadline/time.Minute)); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit.Entry{Action: "settings.update", ObjectType: "settings",
+			Diff: audit.Diff{}.Change("name", old.Name, set.Name).Change("time_zone", old.TimeZone, set.TimeZone).
+				Change("min_notice_minutes", int(old.MinNotice/time.Minute), int(set.MinNotice/time.Minute)).
+				Change("max_advance_days", int(old.MaxAdvance/(24*time.Hour)), int(set.MaxAdvance/(24*time.Hour))).
+				Change("slot_interval_minutes", int(old.SlotInterval/time.Minute), int(set.SlotInterval/time.Minute)).
+				Change("change_deadline_minutes", int(old.ChangeDeadline/time.Minute), int(set.ChangeDeadline/time.Minute))})
+	})
 }

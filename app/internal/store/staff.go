@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/schedule"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
@@ -62,10 +63,21 @@ func (s *Store) CreateStaff(ctx context.Context, st schedule.Staff) (int64, erro
 		return 0, err
 	}
 	var id int64
-	err := s.db.QueryRow(ctx, `
-		INSERT INTO staff (name, email, active, sort_order) VALUES ($1, $2, $3, $4) RETURNING id`,
-		strings.TrimSpace(st.Name), st.Email, st.Active, st.SortOrder).Scan(&id)
-	return id, err
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO staff (name, email, active, sort_order) VALUES ($1, $2, $3, $4) RETURNING id`,
+			strings.TrimSpace(st.Name), st.Email, st.Active, st.SortOrder).Scan(&id)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit.Entry{Action: "staff.create", ObjectType: "staff", ObjectID: itoa(id),
+			Diff: audit.Diff{}.SetPersonal("name", strings.TrimSpace(st.Name)).SetPersonal("email", st.Email).
+				Set("active", st.Active).Set("sort_order", st.SortOrder)})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // UpdateStaff saves all fields of staff member st.ID. ErrNotFound if there is no such person.
@@ -73,21 +85,31 @@ func (s *Store) UpdateStaff(ctx context.Context, st schedule.Staff) error {
 	if err := ValidateStaff(st).Err(); err != nil {
 		return err
 	}
-	tag, err := s.db.Exec(ctx, `
-		UPDATE staff SET name = $2, email = $3, active = $4, sort_order = $5, updated_at = now()
-		WHERE id = $1`, st.ID, strings.TrimSpace(st.Name), st.Email, st.Active, st.SortOrder)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		old, err := scanStaff(tx.QueryRow(ctx, `SELECT `+staffColumns+` FROM staff WHERE id = $1 FOR UPDATE`, st.ID))
+		if err != nil {
+			return notFound(err)
+		}
+		name := strings.TrimSpace(st.Name)
+		if _, err := tx.Exec(ctx, `
+			UPDATE staff SET name = $2, email = $3, active = $4, sort_order = $5, updated_at = now()
+			WHERE id = $1`, st.ID, name, st.Email, st.Active, st.SortOrder); err != nil {
+			return err
+		}
+		// A staff member's name and e-mail address are personal data: named, without values.
+		return appendAudit(ctx, tx, audit.Entry{Action: "staff.update", ObjectType: "staff", ObjectID: itoa(st.ID),
+			Diff: audit.Diff{}.ChangePersonal("name", old.Name, name).ChangePersonal("email", old.Email, st.Email).
+				Change("active", old.Active, st.Active).Change("sort_order", old.SortOrder, st.SortOrder)})
+	})
 }
 
 // DeleteStaff deletes a staff member with their hours, time off and service assignments.
 // ErrInUse if they have bookings (deactivate them instead), ErrNotFound if there is no such
 // person.
 func (s *Store) DeleteStaff(ctx context.Context, id int64) error {
-	return deleteByID(ctx, s, `DELETE FROM staff WHERE id = $1`, id)
+	return s.deleteByID(ctx, `DELETE FROM staff WHERE id = $1 RETURNING id`, id,
+		func(row pgx.Row) (audit.Entry, error) {
+			var deleted int64
+			return audit.Entry{Action: "staff.delete", ObjectType: "staff", ObjectID: itoa(id)}, row.Scan(&deleted)
+		})
 }

@@ -28,6 +28,9 @@ var (
 	ErrInUse = errors.New("store: still in use")
 	// ErrNotConfirmed: the booking exists but is cancelled, so it cannot be cancelled or moved.
 	ErrNotConfirmed = errors.New("store: booking is not confirmed")
+	// ErrStaleCatalog: the catalogue version moved past the one the caller checked its request
+	// against (InsertBookingIfCurrent); reload the catalogue and check again.
+	ErrStaleCatalog = errors.New("store: the catalogue changed")
 )
 
 // Store is a pool of connections to the business's database. It is safe for concurrent use.

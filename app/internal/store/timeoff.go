@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/schedule"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
@@ -64,19 +65,38 @@ func (s *Store) AddTimeOff(ctx context.Context, t schedule.TimeOff) (int64, erro
 		return 0, err
 	}
 	var id int64
-	err := s.db.QueryRow(ctx, `
-		INSERT INTO time_off (staff_id, first_day, last_day, reason)
-		VALUES ($1, $2::date, $3::date, $4) RETURNING id`,
-		t.StaffID, t.Range.First.String(), t.Range.Last.String(), t.Reason).Scan(&id)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO time_off (staff_id, first_day, last_day, reason)
+			VALUES ($1, $2::date, $3::date, $4) RETURNING id`,
+			t.StaffID, t.Range.First.String(), t.Range.Last.String(), t.Reason).Scan(&id)
+		if err != nil {
+			return err
+		}
+		// The reason is free text about a person (e.g. an illness): named, without its value.
+		return appendAudit(ctx, tx, audit.Entry{Action: "timeoff.create", ObjectType: "time_off", ObjectID: itoa(id),
+			Diff: audit.Diff{}.Set("staff_id", t.StaffID).Set("first_day", t.Range.First.String()).
+				Set("last_day", t.Range.Last.String()).SetPersonal("reason", t.Reason)})
+	})
 	if code, _ := pgCode(err); code == codeForeignKeyViolation {
 		return 0, ErrNotFound
 	}
-	return id, err
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // DeleteTimeOff deletes one time-off entry, or gives ErrNotFound.
 func (s *Store) DeleteTimeOff(ctx context.Context, id int64) error {
-	return deleteByID(ctx, s, `DELETE FROM time_off WHERE id = $1`, id)
+	return s.deleteByID(ctx, `DELETE FROM time_off WHERE id = $1 RETURNING staff_id, to_char(first_day, 'YYYY-MM-DD'), to_char(last_day, 'YYYY-MM-DD')`, id,
+		func(row pgx.Row) (audit.Entry, error) {
+			var staffID int64
+			var first, last string
+			err := row.Scan(&staffID, &first, &last)
+			return audit.Entry{Action: "timeoff.delete", ObjectType: "time_off", ObjectID: itoa(id),
+				Diff: audit.Diff{}.Set("staff_id", staffID).Set("first_day", first).Set("last_day", last)}, err
+		})
 }
 
 // dateParam is a date as a query parameter: NULL for the zero Date.
