@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -253,4 +252,3 @@ func uid(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
 func ptr[T any](v T) *T { return &v }
 
-var _ = fmt.Sprint
