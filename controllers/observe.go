@@ -7,6 +7,7 @@ import (
 	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	barmancloudv1 "github.com/cloudnative-pg/plugin-barman-cloud/api/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -30,6 +31,11 @@ type observation struct {
 	objectStore *barmancloudv1.ObjectStore
 	certificate *cmv1.Certificate
 	deployment  *appsv1.Deployment
+
+	// ownerJobName is the owner setup Job the tenant wants ("" without spec.owner); ownerJob is
+	// the live Job, nil until it is created (once the database is ready).
+	ownerJobName string
+	ownerJob     *batchv1.Job
 }
 
 // observe reads the live state of the children whose health makes up the tenant's status.

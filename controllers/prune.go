@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -16,13 +17,14 @@ import (
 
 // prunableLists are the kinds of which a tenant needs a varying set: a PodDisruptionBudget only
 // with several replicas, a monitoring NetworkPolicy only when the class allows scraping, a CA
-// Secret only when the class names one. Objects of these kinds that the Tenant controls but no
+// Secret only when the class names one, an owner setup Job only for the current spec.owner. Objects of these kinds that the Tenant controls but no
 // longer wants are deleted.
 func prunableLists() []client.ObjectList {
 	return []client.ObjectList{
 		&networkingv1.NetworkPolicyList{},
 		&policyv1.PodDisruptionBudgetList{},
 		&corev1.SecretList{},
+		&batchv1.JobList{}, // the owner setup Job of an e-mail address no longer in spec.owner
 	}
 }
 
@@ -52,7 +54,8 @@ func (r *TenantReconciler) prune(ctx context.Context, tenant *slotbookv1alpha1.T
 			if wanted[kindAndName(obj)] {
 				continue
 			}
-			if err := r.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+			// Background: a Job's pods go with it (the API's default for Jobs orphans them).
+			if err := r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
 				return err
 			}
 			r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "Pruned", "Prune", "Deleted %s, no longer needed", kindAndName(obj))

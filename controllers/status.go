@@ -42,6 +42,7 @@ func computeStatus(t *slotbookv1alpha1.Tenant, obs observation) {
 		setBackupsHealthyCondition(t, obs)
 		setCertificateReadyCondition(t, obs.certificate)
 		setAppReadyCondition(t, obs.deployment)
+		setOwnerSetupStatus(t, obs)
 	}
 	setSummaryConditions(t, obs)
 }

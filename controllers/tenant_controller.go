@@ -13,6 +13,7 @@ import (
 	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	barmancloudv1 "github.com/cloudnative-pg/plugin-barman-cloud/api/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -65,6 +66,9 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// The owner setup Job is created (server-side apply: create and patch), watched, pruned (delete)
+// and released on deletion policy Retain (patch); never updated.
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=clusters;scheduledbackups,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=barmancloud.cnpg.io,resources=objectstores,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;patch
@@ -130,6 +134,9 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 	if err := r.observe(ctx, tenant, &obs); err != nil {
 		return obs, ctrl.Result{}, err
 	}
+	if err := r.ensureOwnerSetupJob(ctx, tenant, desired, &obs); err != nil {
+		return obs, ctrl.Result{}, err
+	}
 	return obs, ctrl.Result{RequeueAfter: resyncPeriod}, nil
 }
 
@@ -140,6 +147,9 @@ func (r *TenantReconciler) applyAll(ctx context.Context, tenant *slotbookv1alpha
 	applier := apply.Applier{Client: r.Client, FieldOwner: resources.FieldOwner}
 	changed := map[apply.Result][]string{}
 	for _, obj := range desired {
+		if isCreateOnly(obj) {
+			continue // ensureOwnerSetupJob
+		}
 		res, err := applier.Apply(ctx, obj)
 		if err != nil {
 			r.Recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "ApplyFailed", "Apply", "%v", err)
@@ -239,6 +249,7 @@ var ownedNamespacedKinds = []struct {
 	{&cnpgv1.ScheduledBackup{}, func() client.ObjectList { return &cnpgv1.ScheduledBackupList{} }},
 	{&barmancloudv1.ObjectStore{}, func() client.ObjectList { return &barmancloudv1.ObjectStoreList{} }},
 	{&cmv1.Certificate{}, func() client.ObjectList { return &cmv1.CertificateList{} }},
+	{&batchv1.Job{}, func() client.ObjectList { return &batchv1.JobList{} }},
 }
 
 func kindAndName(obj client.Object) string {

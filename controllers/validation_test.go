@@ -251,6 +251,24 @@ func TestInvalidTenantsAreRejected(t *testing.T) {
 			[]string{"spec.timeZone", "must be an IANA time zone name"}},
 		{"val-display-name-too-long", setField("spec.displayName", strings.Repeat("x", 201)),
 			[]string{"spec.displayName", "Too long", "200"}},
+
+		// owner.email
+		{"val-owner-email-missing", setField("spec.owner", map[string]any{}),
+			[]string{"spec.owner.email", "Required value"}},
+		{"val-owner-email-no-at", setField("spec.owner.email", "owner.example.com"),
+			[]string{"spec.owner.email", "must be an e-mail address"}},
+		{"val-owner-email-name", setField("spec.owner.email", "Owner <owner@example.com>"),
+			[]string{"spec.owner.email", "must be an e-mail address"}},
+		{"val-owner-email-space", setField("spec.owner.email", "owner @example.com"),
+			[]string{"spec.owner.email", "must be an e-mail address"}},
+		{"val-owner-email-no-tld", setField("spec.owner.email", "owner@localhost"),
+			[]string{"spec.owner.email", "must be an e-mail address"}},
+		{"val-owner-email-two-ats", setField("spec.owner.email", "a@b@example.com"),
+			[]string{"spec.owner.email", "must be an e-mail address"}},
+		{"val-owner-email-option", setField("spec.owner.email", "--help"),
+			[]string{"spec.owner.email", "must be an e-mail address"}},
+		{"val-owner-email-too-long", setField("spec.owner.email", strings.Repeat("a", 250)+"@example.com"),
+			[]string{"spec.owner.email", "Too long"}},
 	}
 
 	seen := map[string]bool{}
@@ -422,6 +440,23 @@ func TestInvalidTenantClassesAreRejected(t *testing.T) {
 		{"valc-ingress-selector-empty", func(c *slotbookv1alpha1.TenantClass) {
 			c.Spec.Ingress.ControllerNamespaceSelector = metav1.LabelSelector{}
 		}, []string{"spec.ingress.controllerNamespaceSelector", "must select something"}},
+		{"valc-proxy-not-cidr", func(c *slotbookv1alpha1.TenantClass) { c.Spec.Ingress.ProxyCIDRs = []string{"ingress-nginx"} },
+			[]string{"spec.ingress.proxyCIDRs[0]", "must be CIDRs"}},
+		{"valc-proxy-plain-ip", func(c *slotbookv1alpha1.TenantClass) {
+			c.Spec.Ingress.ProxyCIDRs = []string{"10.244.0.0/16", "10.0.0.7"}
+		},
+			[]string{"spec.ingress.proxyCIDRs[1]", "must be CIDRs", "10.244.1.7/32"}},
+		{"valc-proxy-host-bits", func(c *slotbookv1alpha1.TenantClass) { c.Spec.Ingress.ProxyCIDRs = []string{"10.244.1.7/16"} },
+			[]string{"spec.ingress.proxyCIDRs[0]", "must not have host bits set"}},
+		{"valc-proxy-everything", func(c *slotbookv1alpha1.TenantClass) { c.Spec.Ingress.ProxyCIDRs = []string{"0.0.0.0/0"} },
+			[]string{"spec.ingress.proxyCIDRs[0]", "must not be /0"}},
+		{"valc-proxy-everything-v6", func(c *slotbookv1alpha1.TenantClass) { c.Spec.Ingress.ProxyCIDRs = []string{"::/0"} },
+			[]string{"spec.ingress.proxyCIDRs[0]", "must not be /0"}},
+		{"valc-proxy-too-many", func(c *slotbookv1alpha1.TenantClass) {
+			for i := range 17 {
+				c.Spec.Ingress.ProxyCIDRs = append(c.Spec.Ingress.ProxyCIDRs, fmt.Sprintf("10.%d.0.0/16", i))
+			}
+		}, []string{"spec.ingress.proxyCIDRs", "must have at most 16 items"}},
 		{"valc-monitoring-selector-empty", func(c *slotbookv1alpha1.TenantClass) {
 			c.Spec.Monitoring.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{}}
 		}, []string{"spec.monitoring.namespaceSelector", "must select something"}},
@@ -447,6 +482,7 @@ func TestValidClassAndTenantValuesAreAccepted(t *testing.T) {
 	class.Spec.Backup.DestinationPath = "https://objects.example/backups/slotbook"
 	class.Spec.Backup.EgressCIDRs = []string{"10.0.0.0/24", "fd00::/64"}
 	class.Spec.TLS.IssuerRef.Kind = "Issuer"
+	class.Spec.Ingress.ProxyCIDRs = []string{"10.244.0.0/16", "192.0.2.7/32", "fd00:10:244::/56", "2001:db8::1/128"}
 	if err := k8s.Create(ctx, class, client.DryRunAll); err != nil {
 		t.Fatalf("a valid class was rejected: %v", err)
 	}
@@ -485,6 +521,7 @@ func TestValidClassAndTenantValuesAreAccepted(t *testing.T) {
 		"spec.security.sessionIdleTimeout": {"1m", "24h", "86400s", "1440m", "0.5h", "23h59m59s", "90s"},
 		"spec.postgres.storage.size":       {"1Gi", "1024Mi", "2T"},
 		"spec.postgres.backup.retention":   {"1d", "365d", "6m"},
+		"spec.owner.email":                 {"owner@example.com", "first.last+tag@mail.example.co.uk", "o'brien@xn--bcher-kva.example", "A_B-C@Example.COM"},
 	} {
 		for _, v := range values {
 			tenant := unstructuredTenant("val-accepted")

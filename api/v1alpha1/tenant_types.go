@@ -94,6 +94,12 @@ type TenantSpec struct {
 	// +optional
 	Security SecuritySpec `json:"security,omitempty"`
 
+	// Owner is the first owner account of the booking app. When set, the operator runs
+	// `slotbook admin create-owner --email <email>` once in a Job in the tenant namespace; the
+	// Job's log holds a one-time setup link (see status.ownerSetup).
+	// +optional
+	Owner *OwnerSpec `json:"owner,omitempty"`
+
 	// Suspend scales the app to zero and hibernates the database. Data is kept.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -195,6 +201,40 @@ type SecuritySpec struct {
 	PasswordMinLength int32 `json:"passwordMinLength,omitempty"`
 }
 
+// OwnerSpec names the tenant's first owner.
+type OwnerSpec struct {
+	// Email of the first owner, who gets the setup link. Changing it runs the setup again for the
+	// new address (the old account is not removed).
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9.!#$%&\\'*+/=?^_{|}~-]+@[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)+$')",message="owner.email must be an e-mail address such as owner@example.com (no name, spaces or angle brackets)"
+	Email string `json:"email"`
+}
+
+// OwnerSetupState is the state of the owner setup Job.
+// +kubebuilder:validation:Enum=WaitingForDatabase;Pending;Running;Succeeded;Failed
+type OwnerSetupState string
+
+const (
+	// OwnerSetupWaitingForDatabase: the Job is created once the database is ready.
+	OwnerSetupWaitingForDatabase OwnerSetupState = "WaitingForDatabase"
+	OwnerSetupPending            OwnerSetupState = "Pending"
+	OwnerSetupRunning            OwnerSetupState = "Running"
+	OwnerSetupSucceeded          OwnerSetupState = "Succeeded"
+	OwnerSetupFailed             OwnerSetupState = "Failed"
+)
+
+// OwnerSetupStatus is the state of the Job that creates the first owner (spec.owner).
+type OwnerSetupStatus struct {
+	// JobName is the Job in the tenant namespace that runs `slotbook admin create-owner`.
+	JobName string `json:"jobName"`
+	// State of the Job.
+	State OwnerSetupState `json:"state"`
+	// Message says what to do next, e.g. how to get the setup link.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
 // Condition types of a Tenant. Ready, Reconciling and Stalled follow kstatus, so kubectl wait,
 // Argo CD and Flux understand a Tenant's health.
 const (
@@ -237,6 +277,11 @@ type TenantStatus struct {
 	// last rolled them out to the app's pods.
 	// +optional
 	Security *SecuritySpec `json:"security,omitempty"`
+
+	// OwnerSetup is the state of the owner setup Job, present while spec.owner is set. Its log
+	// (kubectl -n <namespace> logs job/<jobName>) holds the one-time setup link.
+	// +optional
+	OwnerSetup *OwnerSetupStatus `json:"ownerSetup,omitempty"`
 
 	// LastSuccessfulBackup is when the last backup completed, as reported by CloudNativePG.
 	// +optional

@@ -56,6 +56,21 @@ type IngressSpec struct {
 	// source allowed to reach a tenant's app.
 	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="ingress.controllerNamespaceSelector must select something: an empty selector matches every namespace"
 	ControllerNamespaceSelector metav1.LabelSelector `json:"controllerNamespaceSelector"`
+
+	// ProxyCIDRs are the addresses of the ingress controller pods the app trusts for X-Forwarded-*
+	// (and X-Request-Id): only requests from these peers may say which client and which scheme
+	// (HTTPS) they came from. The app gets them as SLOTBOOK_TRUSTED_PROXIES. Without them the app
+	// cannot tell HTTPS from HTTP behind the ingress, so its HTTP-to-HTTPS redirect and HSTS stay
+	// off and rate limits count per ingress pod instead of per client. Keep the ranges narrow (the
+	// ingress controller's pod CIDR or addresses): a trusted peer can claim any client address.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="ingress.proxyCIDRs entries must be CIDRs such as 10.244.0.0/16 or 10.244.1.7/32"
+	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="ingress.proxyCIDRs entries must not have host bits set: write the network address, e.g. 10.244.0.0/16 rather than 10.244.1.7/16"
+	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() > 0",message="ingress.proxyCIDRs entries must not be /0: trusting every address would let any client forge its address"
+	// +listType=set
+	// +optional
+	ProxyCIDRs []string `json:"proxyCIDRs,omitempty"`
 }
 
 // TLSSpec says who issues the certificates for tenants' hosts.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -60,14 +61,16 @@ func EffectiveSecurity(t *slotbookv1alpha1.Tenant) slotbookv1alpha1.SecuritySpec
 	return sec
 }
 
-// AppEnv is the app's configuration contract: exactly these variables, in this order.
+// AppEnv is the app's configuration contract: exactly these variables, in this order
+// (SLOTBOOK_TRUSTED_PROXIES only when the class lists ingress.proxyCIDRs). Every container running
+// the app image (the Deployment's and the owner setup Job's) gets it through appContainer.
 func AppEnv(in Inputs) []corev1.EnvVar {
 	sec := EffectiveSecurity(in.Tenant)
 	timeZone := in.Tenant.Spec.TimeZone
 	if timeZone == "" {
 		timeZone = defaultTimeZone
 	}
-	return []corev1.EnvVar{
+	env := []corev1.EnvVar{
 		{Name: "SLOTBOOK_DATABASE_URL", ValueFrom: secretKey(DatabaseSecretName, "url")},
 		{Name: "SLOTBOOK_BASE_URL", Value: "https://" + in.Tenant.Spec.Host},
 		{Name: "SLOTBOOK_SESSION_KEY", ValueFrom: secretKey(SessionSecretName, "key")},
@@ -78,6 +81,10 @@ func AppEnv(in Inputs) []corev1.EnvVar {
 		{Name: "SLOTBOOK_LISTEN_ADDR", Value: fmt.Sprintf(":%d", AppHTTPPort)},
 		{Name: "SLOTBOOK_METRICS_ADDR", Value: fmt.Sprintf(":%d", AppMetricsPort)},
 	}
+	if proxies := in.Class.Spec.Ingress.ProxyCIDRs; len(proxies) > 0 {
+		env = append(env, corev1.EnvVar{Name: "SLOTBOOK_TRUSTED_PROXIES", Value: strings.Join(proxies, ",")})
+	}
+	return env
 }
 
 func secretKey(name, key string) *corev1.EnvVarSource {
@@ -121,10 +128,6 @@ func appResources(in Inputs) corev1.ResourceRequirements {
 // AppDeployment runs the booking app under the "restricted" Pod Security Standard.
 func AppDeployment(in Inputs) *appsv1.Deployment {
 	selector := appSelectorLabels(in)
-	pullPolicy := in.Class.Spec.App.ImagePullPolicy
-	if pullPolicy == "" {
-		pullPolicy = corev1.PullIfNotPresent
-	}
 	probe := func(path string, failures int32) *corev1.Probe {
 		return &corev1.Probe{
 			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -157,55 +160,82 @@ func AppDeployment(in Inputs) *appsv1.Deployment {
 				Spec: corev1.PodSpec{
 					ServiceAccountName:           AppName,
 					AutomountServiceAccountToken: ptr.To(false),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptr.To(true),
-						RunAsUser:      ptr.To[int64](appUID),
-						RunAsGroup:     ptr.To[int64](appUID),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					NodeSelector:              maps.Clone(in.Class.Spec.Placement.NodeSelector),
-					Tolerations:               cloneTolerations(in.Class.Spec.Placement.Tolerations),
-					TopologySpreadConstraints: []corev1.TopologySpreadConstraint{spread(corev1.LabelHostname), spread(corev1.LabelTopologyZone)},
-					Containers: []corev1.Container{{
-						Name:            AppName,
-						Image:           appImage(in),
-						ImagePullPolicy: pullPolicy,
-						Args:            []string{"serve"},
-						Ports: []corev1.ContainerPort{
-							{Name: "http", ContainerPort: AppHTTPPort, Protocol: corev1.ProtocolTCP},
-							{Name: "metrics", ContainerPort: AppMetricsPort, Protocol: corev1.ProtocolTCP},
-						},
-						Env:            AppEnv(in),
-						Resources:      appResources(in),
-						StartupProbe:   probe("/healthz", 30),
-						LivenessProbe:  probe("/healthz", 3),
-						ReadinessProbe: probe("/readyz", 3),
-						SecurityContext: &corev1.SecurityContext{
-							RunAsNonRoot:             ptr.To(true),
-							AllowPrivilegeEscalation: ptr.To(false),
-							ReadOnlyRootFilesystem:   ptr.To(true),
-							Privileged:               ptr.To(false),
-							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-							SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "postgres-ca", MountPath: postgresCAMountPath, ReadOnly: true},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
-					}},
-					Volumes: []corev1.Volume{
-						// Only the CA certificate: CloudNativePG's CA Secret also holds the CA's key.
-						{Name: "postgres-ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-							SecretName: PostgresCASecretName,
-							Items:      []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}},
-						}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-							SizeLimit: ptr.To(resource.MustParse("64Mi")),
-						}}},
-					},
+					SecurityContext:              appPodSecurityContext(),
+					NodeSelector:                 maps.Clone(in.Class.Spec.Placement.NodeSelector),
+					Tolerations:                  cloneTolerations(in.Class.Spec.Placement.Tolerations),
+					TopologySpreadConstraints:    []corev1.TopologySpreadConstraint{spread(corev1.LabelHostname), spread(corev1.LabelTopologyZone)},
+					Containers:                   []corev1.Container{appServeContainer(in, probe)},
+					Volumes:                      appVolumes(),
 				},
 			},
 		},
+	}
+}
+
+// appContainer runs the app image with args: the one definition of the app's environment,
+// volume mounts, resources and restricted security context, shared by the Deployment and the
+// owner setup Job so that `slotbook admin ...` sees exactly what `slotbook serve` sees.
+func appContainer(in Inputs, args ...string) corev1.Container {
+	pullPolicy := in.Class.Spec.App.ImagePullPolicy
+	if pullPolicy == "" {
+		pullPolicy = corev1.PullIfNotPresent
+	}
+	return corev1.Container{
+		Name:            AppName,
+		Image:           appImage(in),
+		ImagePullPolicy: pullPolicy,
+		Args:            args,
+		Env:             AppEnv(in),
+		Resources:       appResources(in),
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr.To(true),
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			Privileged:               ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "postgres-ca", MountPath: postgresCAMountPath, ReadOnly: true},
+			{Name: "tmp", MountPath: "/tmp"},
+		},
+	}
+}
+
+// appServeContainer is the Deployment's container: appContainer serving, with ports and probes.
+func appServeContainer(in Inputs, probe func(path string, failures int32) *corev1.Probe) corev1.Container {
+	c := appContainer(in, "serve")
+	c.Ports = []corev1.ContainerPort{
+		{Name: "http", ContainerPort: AppHTTPPort, Protocol: corev1.ProtocolTCP},
+		{Name: "metrics", ContainerPort: AppMetricsPort, Protocol: corev1.ProtocolTCP},
+	}
+	c.StartupProbe = probe("/healthz", 30)
+	c.LivenessProbe = probe("/healthz", 3)
+	c.ReadinessProbe = probe("/readyz", 3)
+	return c
+}
+
+// appVolumes back appContainer's mounts.
+func appVolumes() []corev1.Volume {
+	return []corev1.Volume{
+		// Only the CA certificate: CloudNativePG's CA Secret also holds the CA's key.
+		{Name: "postgres-ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: PostgresCASecretName,
+			Items:      []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}},
+		}}},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+			SizeLimit: ptr.To(resource.MustParse("64Mi")),
+		}}},
+	}
+}
+
+// appPodSecurityContext runs app pods as the unprivileged app user ("restricted" Pod Security).
+func appPodSecurityContext() *corev1.PodSecurityContext {
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To[int64](appUID),
+		RunAsGroup:     ptr.To[int64](appUID),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 

@@ -96,6 +96,7 @@ func fullTenant() *slotbookv1alpha1.Tenant {
 			SessionIdleTimeout: "30m",
 			PasswordMinLength:  16,
 		},
+		Owner:          &slotbookv1alpha1.OwnerSpec{Email: "owner@acme.example"},
 		DeletionPolicy: slotbookv1alpha1.DeletionPolicyDelete,
 	}
 	return t
@@ -115,6 +116,7 @@ func fullClass() *slotbookv1alpha1.TenantClass {
 					Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{"traefik"},
 				}},
 			},
+			ProxyCIDRs: []string{"10.42.0.0/16", "fd00:10:42::/56"},
 		},
 		TLS: slotbookv1alpha1.TLSSpec{IssuerRef: slotbookv1alpha1.IssuerReference{
 			Name: "internal-ca", Kind: "Issuer", Group: "cert-manager.io",

@@ -40,6 +40,14 @@ var (
 // booking instance needs are allowed.
 func NetworkPolicies(in Inputs) []*networkingv1.NetworkPolicy {
 	appPods := metav1.LabelSelector{MatchLabels: appSelectorLabels(in)}
+	// The database's clients: the app's pods and the owner setup Job's (which must not carry the
+	// app's labels, or they would become endpoints of the app Service).
+	databaseClients := metav1.LabelSelector{
+		MatchLabels: map[string]string{appInstanceLabel: in.Tenant.Name},
+		MatchExpressions: []metav1.LabelSelectorRequirement{{
+			Key: appNameLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{AppName, ownerSetupName},
+		}},
+	}
 	postgresPods := metav1.LabelSelector{MatchLabels: map[string]string{cnpgClusterLabel: PostgresClusterName}}
 
 	policies := []*networkingv1.NetworkPolicy{
@@ -55,12 +63,12 @@ func NetworkPolicies(in Inputs) []*networkingv1.NetworkPolicy {
 			From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: in.Class.Spec.Ingress.ControllerNamespaceSelector.DeepCopy()}},
 			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, AppHTTPPort)},
 		}}, nil),
-		// Both ends of app → Postgres: the app may connect out, Postgres may accept.
-		netpol(in, NetpolAppToPostgres, *appPods.DeepCopy(), egressOnly, nil, []networkingv1.NetworkPolicyEgressRule{{
+		// Both ends of app → Postgres: the app (and the owner setup Job) may connect out, Postgres may accept.
+		netpol(in, NetpolAppToPostgres, *databaseClients.DeepCopy(), egressOnly, nil, []networkingv1.NetworkPolicyEgressRule{{
 			To:    []networkingv1.NetworkPolicyPeer{{PodSelector: postgresPods.DeepCopy()}},
 			Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, PostgresPort)},
 		}}),
-		netpolIngress(in, NetpolPostgresFromApp, *postgresPods.DeepCopy(), []networkingv1.NetworkPolicyPeer{{PodSelector: appPods.DeepCopy()}},
+		netpolIngress(in, NetpolPostgresFromApp, *postgresPods.DeepCopy(), []networkingv1.NetworkPolicyPeer{{PodSelector: databaseClients.DeepCopy()}},
 			port(corev1.ProtocolTCP, PostgresPort)),
 		// Streaming replication and the instance manager's status checks between instances.
 		netpol(in, NetpolPostgresReplication, *postgresPods.DeepCopy(), ingressAndEgress, []networkingv1.NetworkPolicyIngressRule{{

@@ -312,9 +312,10 @@ func TestAppEnv(t *testing.T) {
 	tests := []struct {
 		name   string
 		inputs Inputs
+		extra  []string          // variables after wantNames
 		want   map[string]string // values of the literal variables
 	}{
-		{"defaults", minimalInputs(), map[string]string{
+		{"defaults", minimalInputs(), nil, map[string]string{
 			"SLOTBOOK_BASE_URL":             "https://booking.acme.example",
 			"SLOTBOOK_MFA":                  "Optional",
 			"SLOTBOOK_SESSION_IDLE_TIMEOUT": "15m",
@@ -323,7 +324,8 @@ func TestAppEnv(t *testing.T) {
 			"SLOTBOOK_LISTEN_ADDR":          ":8080",
 			"SLOTBOOK_METRICS_ADDR":         ":9090",
 		}},
-		{"full", fullInputs(), map[string]string{
+		{"full", fullInputs(), []string{"SLOTBOOK_TRUSTED_PROXIES"}, map[string]string{
+			"SLOTBOOK_TRUSTED_PROXIES":      "10.42.0.0/16,fd00:10:42::/56",
 			"SLOTBOOK_BASE_URL":             "https://booking.acme.example",
 			"SLOTBOOK_MFA":                  "Required",
 			"SLOTBOOK_SESSION_IDLE_TIMEOUT": "30m",
@@ -340,8 +342,8 @@ func TestAppEnv(t *testing.T) {
 			for _, e := range env {
 				names = append(names, e.Name)
 			}
-			if !slices.Equal(names, wantNames) {
-				t.Fatalf("env names = %v\nwant          %v", names, wantNames)
+			if want := append(slices.Clone(wantNames), tc.extra...); !slices.Equal(names, want) {
+				t.Fatalf("env names = %v\nwant          %v", names, want)
 			}
 			secretRefs := map[string][2]string{
 				"SLOTBOOK_DATABASE_URL": {DatabaseSecretName, "url"},
@@ -481,7 +483,9 @@ func TestConfigChecksum(t *testing.T) {
 		{"deletion policy", func(in *Inputs) { in.Tenant.Spec.DeletionPolicy = slotbookv1alpha1.DeletionPolicyDelete }, false},
 		{"environment", func(in *Inputs) { in.Tenant.Spec.Environment = slotbookv1alpha1.EnvironmentStaging }, false},
 		{"tenant UID", func(in *Inputs) { in.Tenant.UID = "another-uid" }, false},
-		{"class", func(in *Inputs) { in.Class = fullClass() }, false},
+		{"trusted proxies", func(in *Inputs) { in.Class.Spec.Ingress.ProxyCIDRs = []string{"10.42.0.0/16"} }, true},
+		{"class without proxies", func(in *Inputs) { in.Class = fullClass(); in.Class.Spec.Ingress.ProxyCIDRs = nil }, false},
+		{"owner", func(in *Inputs) { in.Tenant.Spec.Owner = &slotbookv1alpha1.OwnerSpec{Email: "owner@acme.example"} }, false},
 		{"backup credentials", func(in *Inputs) { in.BackupCredentials = map[string][]byte{"ACCESS_KEY_ID": []byte("x")} }, false},
 		{"apiserver endpoints", func(in *Inputs) { in.APIServerEndpoints = fullInputs().APIServerEndpoints }, false},
 		{"released", func(in *Inputs) { in.Released = true }, false},
