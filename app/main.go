@@ -30,6 +30,7 @@ commands:
   seed-demo  create a demo business with services, staff and working hours
   audit verify [--anchor ID:HASH]
              check the tamper-evident audit log; fails naming the first bad row
+  admin create-owner --email ADDRESS  create the owner account; prints a one-time setup link
   version    print the version
 
 Configuration: SLOTBOOK_DATABASE_URL, SLOTBOOK_BASE_URL, SLOTBOOK_SESSION_KEY, SLOTBOOK_MFA,
@@ -57,6 +58,8 @@ func main() {
 		err = seedDemo(ctx, logger)
 	case "audit":
 		err = auditCommand(ctx, logger, os.Args[2:], os.Stdout)
+	case "admin":
+		err = adminCommand(ctx, logger, os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println(version)
 	case "help", "-h", "--help":

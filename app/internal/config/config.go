@@ -71,6 +71,9 @@ type Needs int
 const (
 	NeedDatabase Needs = iota // migrate, seed-demo
 	NeedAll                   // serve
+	// NeedAccounts: the database plus what the account service needs (base URL, session key, MFA,
+	// idle timeout, password length), for `slotbook admin`.
+	NeedAccounts
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -120,7 +123,7 @@ func Load(lookup func(string) (string, bool), needs Needs) (*Config, error) {
 	}
 	c.TimeZone = loc
 
-	if needs == NeedAll {
+	if needs == NeedAll || needs == NeedAccounts {
 		base := get(EnvBaseURL, "")
 		u, err := url.Parse(base)
 		switch {
@@ -156,7 +159,8 @@ func Load(lookup func(string) (string, bool), needs Needs) (*Config, error) {
 			bad(EnvPasswordMinLength, "must be a number between 8 and 128, not %q", minLen)
 		}
 		c.PasswordMinLength = n
-
+	}
+	if needs == NeedAll {
 		c.ListenAddr = get(EnvListenAddr, ":8080")
 		if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 			bad(EnvListenAddr, "must be host:port or :port, not %q", c.ListenAddr)
