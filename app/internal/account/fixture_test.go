@@ -251,4 +251,3 @@ func isLocked(err error) (time.Duration, bool) {
 func uid(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
 func ptr[T any](v T) *T { return &v }
-
