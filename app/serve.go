@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alexedwards/scs/pgxstore"
+
+	"github.com/slotbook/slotbook/app/internal/account"
 	"github.com/slotbook/slotbook/app/internal/api"
 	"github.com/slotbook/slotbook/app/internal/booking"
 	"github.com/slotbook/slotbook/app/internal/config"
@@ -81,18 +84,34 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	svc := booking.NewService(st, booking.WithBaseURL(cfg.BaseURL.String()), booking.WithMetrics(m))
 	mux := http.NewServeMux()
 	api.Register(mux, svc, st)
+	accounts, err := account.NewService(st.Pool(), account.Options{
+		BaseURL:           cfg.BaseURL.String(),
+		SessionKey:        []byte(cfg.SessionKey),
+		MFA:               account.MFAMode(cfg.MFA),
+		PasswordMinLength: cfg.PasswordMinLength,
+		IdleTimeout:       cfg.SessionIdleTimeout,
+		AbsoluteLifetime:  web.DefaultSessionLifetime,
+	})
+	if err != nil {
+		return err
+	}
+	sessionStore := pgxstore.New(st.Pool())
+	defer sessionStore.StopCleanup()
 	mux.Handle("/", web.New(web.NewBackend(st, svc), web.Options{
-		BaseURL:  cfg.BaseURL.String(),
-		DevAdmin: cfg.DevAdmin,
-		Logger:   logger,
+		BaseURL:           cfg.BaseURL.String(),
+		Logger:            logger,
+		Accounts:          accounts,
+		SessionStore:      sessionStore,
+		AuditDB:           st.Pool(),
+		IdleTimeout:       cfg.SessionIdleTimeout,
+		SessionLifetime:   web.DefaultSessionLifetime,
+		MFA:               account.MFAMode(cfg.MFA),
+		PasswordMinLength: cfg.PasswordMinLength,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok") // the process is alive
 	})
 	mux.HandleFunc("GET /readyz", readyz(st))
-	if cfg.DevAdmin {
-		logger.Warn("SLOTBOOK_DEV_ADMIN is on: the admin pages are open WITHOUT login (development only)")
-	}
 
 	app := &http.Server{
 		Addr:              cfg.ListenAddr,

@@ -82,8 +82,9 @@ func TestServe(t *testing.T) {
 			t.Errorf("page headers %v: want X-Request-Id and the security headers", resp.Header)
 		}
 	}
-	if code, _ := get("http://" + addr + "/admin/"); code != http.StatusNotFound {
-		t.Errorf("admin without SLOTBOOK_DEV_ADMIN answered %d, want 404", code)
+	// The admin requires a login: without a session it leads to the login page.
+	if code, body := get("http://" + addr + "/admin/"); code != http.StatusOK || !strings.Contains(body, `action="/account/login"`) {
+		t.Errorf("admin without login answered %d, want the login page; body: %.200s", code, body)
 	}
 	cancel()
 	select {

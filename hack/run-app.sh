@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hack/run-app.sh — run the booking app alone on this machine, for development and demos:
 # starts a local PostgreSQL 15 (installed from Debian if missing) in bin/dev-postgres, applies the
-# migrations, seeds the demo business and serves the app. Ctrl-C stops both.
+# migrations, seeds the demo business, creates the demo owner account (printing its one-time setup
+# link while it has no password) and serves the app. Ctrl-C stops both.
 #
 #   make run-app            # or: hack/run-app.sh
 #   PORT=8081 hack/run-app.sh
@@ -19,7 +20,7 @@ if [[ ! -x $PGBIN/postgres ]]; then
   log "installing PostgreSQL 15 from Debian"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
 fi
-[[ -x bin/slotbook ]] || go build -o bin/slotbook ./app
+go build -o bin/slotbook ./app
 
 # PostgreSQL refuses to run as root: run it as the postgres system user then.
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -43,10 +44,21 @@ export SLOTBOOK_BASE_URL="http://localhost:$PORT"
 export SLOTBOOK_SESSION_KEY="${SLOTBOOK_SESSION_KEY:-$(head -c 32 /dev/urandom | base64)}"
 export SLOTBOOK_LISTEN_ADDR="127.0.0.1:$PORT"
 export SLOTBOOK_METRICS_ADDR="127.0.0.1:$((PORT + 1010))"
-export SLOTBOOK_DEV_ADMIN=true
+OWNER_EMAIL="${OWNER_EMAIL:-owner@demo.invalid}"
 
 bin/slotbook migrate
 bin/slotbook seed-demo
-log "booking page: http://localhost:$PORT/   admin (dev only, no login): http://localhost:$PORT/admin/"
+# The admin pages need a login. The first owner gets a one-time link to set a password (valid
+# 24 h); once the password is set, this prints that nothing was done and the login page is the
+# way in (forgot it? delete bin/dev-postgres to start over).
+owner_out="$(bin/slotbook admin create-owner --email "$OWNER_EMAIL")"
+setup_link="$(grep -o 'http[^ ]*/account/setup/[^ ]*' <<<"$owner_out" || true)"
+log "booking page: http://localhost:$PORT/"
+if [[ -n $setup_link ]]; then
+  log "admin: set the password of $OWNER_EMAIL here, then sign in: $setup_link"
+  echo "SETUP_URL=$setup_link"
+else
+  log "admin: http://localhost:$PORT/admin/ (sign in as $OWNER_EMAIL; the password was set earlier)"
+fi
 echo "URL=http://localhost:$PORT/"
 bin/slotbook serve

@@ -34,10 +34,6 @@ const (
 	// EnvDevInsecureDatabase allows a database URL without sslmode=verify-full. Local development
 	// only (make run-app); the operator never sets it.
 	EnvDevInsecureDatabase = "SLOTBOOK_DEV_INSECURE_DATABASE"
-
-	// EnvDevAdmin opens the admin UI without login. Development only: the operator never sets it,
-	// and it goes away when accounts arrive.
-	EnvDevAdmin = "SLOTBOOK_DEV_ADMIN"
 )
 
 // MFA modes.
@@ -59,7 +55,6 @@ type Config struct {
 	MetricsAddr        string
 	// TrustedProxies are the peers whose forwarding headers are believed (empty: none).
 	TrustedProxies httpsec.TrustedProxies
-	DevAdmin       bool
 	// DevInsecureDatabase is set when the database URL may go without TLS verification.
 	DevInsecureDatabase bool
 }
@@ -173,12 +168,6 @@ func Load(lookup func(string) (string, bool), needs Needs) (*Config, error) {
 		proxies := get(EnvTrustedProxies, "")
 		if c.TrustedProxies, err = httpsec.ParseTrustedProxies(proxies); err != nil {
 			bad(EnvTrustedProxies, "must be comma-separated CIDRs or IP addresses of the ingress controller, e.g. 10.244.0.0/16 (%v)", err)
-		}
-
-		dev := get(EnvDevAdmin, "false")
-		c.DevAdmin, err = strconv.ParseBool(dev)
-		if err != nil {
-			bad(EnvDevAdmin, "must be true or false, not %q", dev)
 		}
 	}
 	if len(errs) > 0 {

@@ -24,7 +24,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.MFA != MFAOptional || c.SessionIdleTimeout != 15*time.Minute || c.PasswordMinLength != 12 ||
-		c.TimeZone.String() != "Europe/Berlin" || c.ListenAddr != ":8080" || c.MetricsAddr != ":9090" || c.DevAdmin {
+		c.TimeZone.String() != "Europe/Berlin" || c.ListenAddr != ":8080" || c.MetricsAddr != ":9090" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -47,7 +47,6 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{EnvTimeZone, "Mars/Olympus"},
 		{EnvListenAddr, "8080"},
 		{EnvMetricsAddr, "localhost"},
-		{EnvDevAdmin, "maybe"},
 		{EnvTrustedProxies, "ingress"},
 		{EnvTrustedProxies, "10.0.0.1/8"},
 		{EnvTrustedProxies, "0.0.0.0/0"},

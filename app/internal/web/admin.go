@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/slotbook/slotbook/app/internal/auth/access"
 	"github.com/slotbook/slotbook/app/internal/booking"
 	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/catalog"
@@ -17,41 +18,57 @@ import (
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
 
-// adminRoutes registers the admin pages. They have no login yet: they exist only with
-// Options.DevAdmin.
-func (s *server) adminRoutes() {
-	s.mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/calendar", http.StatusFound) })
-	s.mux.HandleFunc("GET /admin/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/calendar", http.StatusFound) })
-	s.mux.HandleFunc("GET /admin/calendar", s.adminCalendar)
+// adminRouteTable is every admin page with the permission it requires. Handlers that load an
+// object check the object against the principal's scope as well (access.CanOnStaff,
+// access.CanManageRole) and answer 404 for one outside it, exactly as for a missing one.
+func (s *server) adminRouteTable() []route {
+	toCalendar := func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/calendar", http.StatusFound) }
+	return []route{
+		{"GET", "/admin", access.CalendarView, toCalendar},
+		{"GET", "/admin/{$}", access.CalendarView, toCalendar},
+		{"GET", "/admin/calendar", access.CalendarView, s.adminCalendar},
 
-	s.mux.HandleFunc("GET /admin/bookings", s.adminBookings)
-	s.mux.HandleFunc("GET /admin/bookings/new", s.adminBookingNew)
-	s.mux.HandleFunc("POST /admin/bookings", s.adminBookingCreate)
-	s.mux.HandleFunc("GET /admin/bookings/{id}", s.adminBooking)
-	s.mux.HandleFunc("POST /admin/bookings/{id}/cancel", s.adminBookingCancel)
-	s.mux.HandleFunc("POST /admin/bookings/{id}/move", s.adminBookingMove)
+		{"GET", "/admin/bookings", access.BookingView, s.adminBookings},
+		{"GET", "/admin/bookings/new", access.BookingManage, s.adminBookingNew},
+		{"POST", "/admin/bookings", access.BookingManage, s.adminBookingCreate},
+		{"GET", "/admin/bookings/{id}", access.BookingView, s.adminBooking},
+		{"POST", "/admin/bookings/{id}/cancel", access.BookingManage, s.adminBookingCancel},
+		{"POST", "/admin/bookings/{id}/move", access.BookingManage, s.adminBookingMove},
 
-	s.mux.HandleFunc("GET /admin/services", s.adminServices)
-	s.mux.HandleFunc("GET /admin/services/new", s.adminServiceForm)
-	s.mux.HandleFunc("POST /admin/services", s.adminServiceSave)
-	s.mux.HandleFunc("GET /admin/services/{id}", s.adminServiceForm)
-	s.mux.HandleFunc("POST /admin/services/{id}", s.adminServiceSave)
-	s.mux.HandleFunc("POST /admin/services/{id}/delete", s.adminServiceDelete)
+		{"GET", "/admin/services", access.CatalogView, s.adminServices},
+		{"GET", "/admin/services/new", access.CatalogManage, s.adminServiceForm},
+		{"POST", "/admin/services", access.CatalogManage, s.adminServiceSave},
+		{"GET", "/admin/services/{id}", access.CatalogView, s.adminServiceForm},
+		{"POST", "/admin/services/{id}", access.CatalogManage, s.adminServiceSave},
+		{"POST", "/admin/services/{id}/delete", access.CatalogManage, s.adminServiceDelete},
 
-	s.mux.HandleFunc("GET /admin/staff", s.adminStaffList)
-	s.mux.HandleFunc("GET /admin/staff/new", s.adminStaffForm)
-	s.mux.HandleFunc("POST /admin/staff", s.adminStaffSave)
-	s.mux.HandleFunc("GET /admin/staff/{id}", s.adminStaffForm)
-	s.mux.HandleFunc("POST /admin/staff/{id}", s.adminStaffSave)
-	s.mux.HandleFunc("POST /admin/staff/{id}/delete", s.adminStaffDelete)
-	s.mux.HandleFunc("GET /admin/staff/{id}/hours", s.adminHours)
-	s.mux.HandleFunc("POST /admin/staff/{id}/hours", s.adminHoursSave)
-	s.mux.HandleFunc("GET /admin/staff/{id}/timeoff", s.adminTimeOff)
-	s.mux.HandleFunc("POST /admin/staff/{id}/timeoff", s.adminTimeOffAdd)
-	s.mux.HandleFunc("POST /admin/staff/{id}/timeoff/{tid}/delete", s.adminTimeOffDelete)
+		{"GET", "/admin/staff", access.CatalogView, s.adminStaffList},
+		{"GET", "/admin/staff/new", access.CatalogManage, s.adminStaffForm},
+		{"POST", "/admin/staff", access.CatalogManage, s.adminStaffSave},
+		{"GET", "/admin/staff/{id}", access.CatalogView, s.adminStaffForm},
+		{"POST", "/admin/staff/{id}", access.CatalogManage, s.adminStaffSave},
+		{"POST", "/admin/staff/{id}/delete", access.CatalogManage, s.adminStaffDelete},
+		{"GET", "/admin/staff/{id}/hours", access.CalendarView, s.adminHours},
+		{"POST", "/admin/staff/{id}/hours", access.HoursManage, s.adminHoursSave},
+		{"GET", "/admin/staff/{id}/timeoff", access.TimeOffView, s.adminTimeOff},
+		{"POST", "/admin/staff/{id}/timeoff", access.TimeOffManage, s.adminTimeOffAdd},
+		{"POST", "/admin/staff/{id}/timeoff/{tid}/delete", access.TimeOffManage, s.adminTimeOffDelete},
 
-	s.mux.HandleFunc("GET /admin/settings", s.adminSettings)
-	s.mux.HandleFunc("POST /admin/settings", s.adminSettingsSave)
+		{"GET", "/admin/settings", access.SettingsManage, s.adminSettings},
+		{"POST", "/admin/settings", access.SettingsManage, s.adminSettingsSave},
+
+		{"GET", "/admin/users", access.UsersView, s.adminUsers},
+		{"POST", "/admin/users", access.UsersManage, s.adminUserInvite},
+		{"GET", "/admin/users/{id}", access.UsersView, s.adminUser},
+		{"POST", "/admin/users/{id}/role", access.UsersManage, s.adminUserRole},
+		{"POST", "/admin/users/{id}/disable", access.UsersManage, s.adminUserDisable},
+		{"POST", "/admin/users/{id}/enable", access.UsersManage, s.adminUserEnable},
+		{"POST", "/admin/users/{id}/mfa/reset", access.UsersResetMFA, s.adminUserResetMFA},
+		{"POST", "/admin/users/{id}/sessions/{sid}/end", access.UsersManage, s.adminUserEndSession},
+
+		{"GET", "/admin/audit", access.AuditView, s.adminAudit},
+		{"GET", "/admin/audit/export", access.AuditView, s.adminAuditExport},
+	}
 }
 
 // adminView is newView for admin pages, with the notice of a ?done= redirect.
@@ -201,6 +218,20 @@ func (s *server) adminCalendar(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, errPageBadRequest)
 			return
 		}
+	}
+	// A staff member sees only their own calendar; another's is answered like a missing one.
+	only, err := staffScope(r, access.CalendarView)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if only != nil {
+		if p.StaffID != 0 && p.StaffID != *only {
+			s.fail(w, r, errPageNotFound)
+			return
+		}
+		p.StaffID = *only
+		p.Staff = slices.DeleteFunc(p.Staff, func(st schedule.Staff) bool { return st.ID != *only })
 	}
 	if p.Week && p.StaffID == 0 && len(p.Staff) > 0 {
 		p.StaffID = p.Staff[0].ID
@@ -497,6 +528,21 @@ func (s *server) adminBookings(w http.ResponseWriter, r *http.Request) {
 			staffID = &id
 		}
 	}
+	// A staff member's list holds only their own bookings.
+	only, err := staffScope(r, access.BookingView)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	staffOptions := dir.Staff
+	if only != nil {
+		if staffID != nil && *staffID != *only {
+			s.fail(w, r, errPageNotFound)
+			return
+		}
+		staffID = only
+		staffOptions = slices.DeleteFunc(slices.Clone(dir.Staff), func(st schedule.Staff) bool { return st.ID != *only })
+	}
 	status := http.StatusOK
 	var list []booking.Booking
 	query := q.Get("q")
@@ -517,7 +563,7 @@ func (s *server) adminBookings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := &bookingsPage{Form: fv, Staff: dir.Staff, Query: query}
+	p := &bookingsPage{Form: fv, Staff: staffOptions, Query: query}
 	for _, b := range list {
 		if b.Status == booking.StatusCancelled && q.Get("cancelled") == "" {
 			continue
@@ -537,6 +583,8 @@ type bookingFormPage struct {
 	Booking      *bookingRow
 	Alternatives []calBooking
 	Action       string
+	// AnyStaff offers "any staff member" (not to a staff member, who books for themselves).
+	AnyStaff bool
 }
 
 func (s *server) adminBookingNew(w http.ResponseWriter, r *http.Request) {
@@ -558,7 +606,8 @@ func (s *server) renderBookingForm(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	v.Title = v.T("admin.booking_new.title")
 	v.LangBase = "/admin/bookings/new"
-	v.Data = &bookingFormPage{Form: fv, Services: dir.Services, Staff: dir.activeStaff(), Alternatives: alts, Action: "/admin/bookings"}
+	staff, anyStaff := manageableStaff(r, dir.activeStaff())
+	v.Data = &bookingFormPage{Form: fv, Services: dir.Services, Staff: staff, Alternatives: alts, Action: "/admin/bookings", AnyStaff: anyStaff}
 	s.render(w, r, status, "admin_booking_new", v)
 }
 
@@ -610,6 +659,10 @@ func (s *server) adminBookingCreate(w http.ResponseWriter, r *http.Request) {
 		f.errs.Add("serviceId", "required", "is required", nil)
 	}
 	req.StaffID = f.staffParam("staffId")
+	if req.StaffID, err = bookingStaff(r, req.StaffID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	req.Start = startFromForm(f, v.TZ)
 	f.errs = append(f.errs, validateCustomer(req.Customer, false)...)
 	fv := formValues(f.values)
@@ -629,19 +682,23 @@ func (s *server) adminBookingCreate(w http.ResponseWriter, r *http.Request) {
 	default:
 		if c, ok := asConflict(err); ok {
 			v.Alert = v.T("admin.conflict")
-			s.renderBookingForm(w, r, v, http.StatusConflict, fv, s.adminAlternatives(r.Context(), c))
+			s.renderBookingForm(w, r, v, http.StatusConflict, fv, s.adminAlternatives(r, c))
 			return
 		}
 		s.fail(w, r, err)
 	}
 }
 
-func (s *server) adminAlternatives(ctx context.Context, c *booking.ConflictError) []calBooking {
-	dir, _ := s.directory(ctx)
+func (s *server) adminAlternatives(r *http.Request, c *booking.ConflictError) []calBooking {
+	dir, _ := s.directory(r.Context())
+	p := principal(r)
 	var out []calBooking
 	for _, sl := range c.Alternatives {
 		cb := calBooking{Start: sl.Start, End: sl.End}
 		if len(sl.StaffIDs) > 0 {
+			if !access.CanOnStaff(p, access.BookingManage, sl.StaffIDs[0]) {
+				continue
+			}
 			cb.Staff = dir.StaffName(sl.StaffIDs[0])
 			cb.ID = sl.StaffIDs[0]
 		}
@@ -650,10 +707,15 @@ func (s *server) adminAlternatives(ctx context.Context, c *booking.ConflictError
 	return out
 }
 
-func (s *server) loadBookingRow(ctx context.Context, id int64) (*bookingRow, directory, error) {
+// loadBookingRow loads a booking the principal may use perm on; any other is not found.
+func (s *server) loadBookingRow(r *http.Request, id int64, perm access.Permission) (*bookingRow, directory, error) {
+	ctx := r.Context()
 	b, err := s.b.GetBooking(ctx, id)
 	if err != nil {
 		return nil, directory{}, err
+	}
+	if !access.CanOnStaff(principal(r), perm, b.StaffID) {
+		return nil, directory{}, errPageNotFound
 	}
 	dir, err := s.directory(ctx)
 	if err != nil {
@@ -673,7 +735,7 @@ func (s *server) adminBooking(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	row, _, err := s.loadBookingRow(r.Context(), id)
+	row, _, err := s.loadBookingRow(r, id, access.BookingView)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -692,13 +754,18 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, v *view, 
 	}
 	v.Title = v.T("admin.booking.title", "ID", row.B.ID)
 	v.LangBase = "/admin/bookings/" + itoa(row.B.ID)
-	v.Data = &bookingFormPage{Form: fv, Staff: dir.activeStaff(), Booking: row, Alternatives: alts, Action: "/admin/bookings/" + itoa(row.B.ID) + "/move"}
+	staff, _ := manageableStaff(r, dir.activeStaff())
+	v.Data = &bookingFormPage{Form: fv, Staff: staff, Booking: row, Alternatives: alts, Action: "/admin/bookings/" + itoa(row.B.ID) + "/move"}
 	s.render(w, r, status, "admin_booking", v)
 }
 
 func (s *server) adminBookingCancel(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, _, err := s.loadBookingRow(r, id, access.BookingManage); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -720,7 +787,7 @@ func (s *server) adminBookingMove(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	row, _, err := s.loadBookingRow(r.Context(), id)
+	row, _, err := s.loadBookingRow(r, id, access.BookingManage)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -730,7 +797,11 @@ func (s *server) adminBookingMove(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	staffID := f.staffParam("staffId")
+	staffID, err := bookingStaff(r, f.staffParam("staffId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	start := startFromForm(f, v.TZ)
 	fv := formValues(f.values)
 	if len(f.errs) > 0 {
@@ -749,7 +820,7 @@ func (s *server) adminBookingMove(w http.ResponseWriter, r *http.Request) {
 	default:
 		if c, ok := asConflict(err); ok {
 			v.Alert = v.T("admin.conflict")
-			s.renderBooking(w, r, v, http.StatusConflict, row, fv, s.adminAlternatives(r.Context(), c))
+			s.renderBooking(w, r, v, http.StatusConflict, row, fv, s.adminAlternatives(r, c))
 			return
 		}
 		if isCancelled(err) {
@@ -1104,7 +1175,9 @@ func hoursDays(get func(d time.Weekday) []hoursRow) []hoursDay {
 	return days
 }
 
-func (s *server) staffFor(w http.ResponseWriter, r *http.Request) (*view, schedule.Staff, bool) {
+// staffFor loads the staff member of the path for perm: one outside the principal's scope is
+// not found.
+func (s *server) staffFor(w http.ResponseWriter, r *http.Request, perm access.Permission) (*view, schedule.Staff, bool) {
 	v, err := s.adminView(w, r, "staff")
 	if err != nil {
 		s.fail(w, r, err)
@@ -1113,6 +1186,10 @@ func (s *server) staffFor(w http.ResponseWriter, r *http.Request) (*view, schedu
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, schedule.Staff{}, false
+	}
+	if !access.CanOnStaff(principal(r), perm, id) {
+		s.fail(w, r, errPageNotFound)
 		return nil, schedule.Staff{}, false
 	}
 	st, err := s.b.GetStaff(r.Context(), id)
@@ -1124,7 +1201,7 @@ func (s *server) staffFor(w http.ResponseWriter, r *http.Request) (*view, schedu
 }
 
 func (s *server) adminHours(w http.ResponseWriter, r *http.Request) {
-	v, st, ok := s.staffFor(w, r)
+	v, st, ok := s.staffFor(w, r, access.CalendarView)
 	if !ok {
 		return
 	}
@@ -1151,7 +1228,7 @@ func (s *server) renderHours(w http.ResponseWriter, r *http.Request, v *view, st
 }
 
 func (s *server) adminHoursSave(w http.ResponseWriter, r *http.Request) {
-	v, st, ok := s.staffFor(w, r)
+	v, st, ok := s.staffFor(w, r, access.HoursManage)
 	if !ok {
 		return
 	}
@@ -1255,7 +1332,7 @@ type timeOffPage struct {
 }
 
 func (s *server) adminTimeOff(w http.ResponseWriter, r *http.Request) {
-	v, st, ok := s.staffFor(w, r)
+	v, st, ok := s.staffFor(w, r, access.TimeOffView)
 	if !ok {
 		return
 	}
@@ -1275,7 +1352,7 @@ func (s *server) renderTimeOff(w http.ResponseWriter, r *http.Request, v *view, 
 }
 
 func (s *server) adminTimeOffAdd(w http.ResponseWriter, r *http.Request) {
-	v, st, ok := s.staffFor(w, r)
+	v, st, ok := s.staffFor(w, r, access.TimeOffManage)
 	if !ok {
 		return
 	}
@@ -1319,6 +1396,10 @@ func (s *server) adminTimeOffDelete(w http.ResponseWriter, r *http.Request) {
 	tid, err := pathID(r, "tid")
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if !access.CanOnStaff(principal(r), access.TimeOffManage, id) {
+		s.fail(w, r, errPageNotFound)
 		return
 	}
 	// Only this staff member's entries.
@@ -1413,4 +1494,39 @@ func (s *server) adminSettingsSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/admin/settings?done=saved")
+}
+
+// staffScope is the staff filter of a list under perm: nil for all staff, or the principal's own
+// staff member.
+func staffScope(r *http.Request, perm access.Permission) (*int64, error) {
+	only, ok := access.OnlyStaff(principal(r), perm)
+	if !ok {
+		return nil, errPageForbidden
+	}
+	return only, nil
+}
+
+// manageableStaff are the staff a booking form offers: those the principal may manage bookings
+// of, and whether "any staff member" is offered (only to those who manage everyone's).
+func manageableStaff(r *http.Request, staff []schedule.Staff) ([]schedule.Staff, bool) {
+	p := principal(r)
+	out := slices.DeleteFunc(slices.Clone(staff), func(st schedule.Staff) bool { return !access.CanOnStaff(p, access.BookingManage, st.ID) })
+	return out, access.ScopeOf(p.Role, access.BookingManage) == access.All
+}
+
+// bookingStaff checks the staff member chosen for a booking: a staff member books only for
+// themselves ("any" means them), anyone else is not found.
+func bookingStaff(r *http.Request, staffID *int64) (*int64, error) {
+	only, err := staffScope(r, access.BookingManage)
+	switch {
+	case err != nil:
+		return nil, err
+	case only == nil:
+		return staffID, nil
+	case staffID == nil:
+		return only, nil
+	case *staffID != *only:
+		return nil, errPageNotFound
+	}
+	return staffID, nil
 }

@@ -49,7 +49,7 @@ func (a *testApp) ok(t *testing.T, path string, form url.Values) string {
 }
 
 func TestAdminSettings(t *testing.T) {
-	a := newTestApp(t, true)
+	a := newTestApp(t).signIn(t)
 	for _, lang := range Languages {
 		a.invalid(t, "/admin/settings", lang, url.Values{
 			"name": {""}, "timeZone": {"Mars/Olympus"}, "minNotice": {"abc"}, "maxAdvance": {"5000"},
@@ -78,7 +78,7 @@ func TestAdminSettings(t *testing.T) {
 }
 
 func TestAdminServices(t *testing.T) {
-	a := newTestApp(t, true)
+	a := newTestApp(t).signIn(t)
 	anna := a.staffNamed(t, "Anna Schmidt")
 	a.invalid(t, "/admin/services", "en", url.Values{"name": {""}, "duration": {"0"}, "bufferBefore": {"x"}, "bufferAfter": {"0"}},
 		map[string]string{"name": "required", "duration": "range", "bufferBefore": "number"})
@@ -118,7 +118,7 @@ func TestAdminServices(t *testing.T) {
 }
 
 func TestAdminStaffHoursTimeOff(t *testing.T) {
-	a := newTestApp(t, true)
+	a := newTestApp(t).signIn(t)
 	a.invalid(t, "/admin/staff", "de", url.Values{"name": {"Lea"}, "email": {"lea@"}}, map[string]string{"email": "invalid_email"})
 	a.invalid(t, "/admin/staff", "en", url.Values{"name": {""}}, map[string]string{"name": "required"})
 	a.ok(t, "/admin/staff", url.Values{"name": {"Lea Wagner"}, "email": {"lea@example.com"}, "active": {"on"}, "sortOrder": {"40"}})
@@ -185,7 +185,7 @@ func TestAdminStaffHoursTimeOff(t *testing.T) {
 }
 
 func TestAdminBookings(t *testing.T) {
-	a := newTestApp(t, true)
+	a := newTestApp(t).signIn(t)
 	cut := a.service(t, "Haarschnitt")
 	anna := a.staffNamed(t, "Anna Schmidt")
 	a.invalid(t, "/admin/bookings", "de", url.Values{"serviceId": {""}, "date": {""}, "time": {""}, "customer.name": {""}, "customer.email": {"x"}},
@@ -256,7 +256,7 @@ func TestAdminBookings(t *testing.T) {
 
 // TestCalendarGrid checks the layout: rows of 15 minutes, a booking spanning its rows.
 func TestCalendarGrid(t *testing.T) {
-	a := newTestApp(t, true)
+	a := newTestApp(t).signIn(t)
 	cut := a.service(t, "Färben") // 90 minutes
 	anna := a.staffNamed(t, "Anna Schmidt")
 	a.book(t, cut, time.Date(2026, 3, 4, 9, 0, 0, 0, berlin), &anna.ID, "Farbe Kundin")

@@ -14,6 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/pgxstore"
+
+	"github.com/slotbook/slotbook/app/internal/account"
+	"github.com/slotbook/slotbook/app/internal/auth/access"
+	"github.com/slotbook/slotbook/app/internal/auth/password"
 	"github.com/slotbook/slotbook/app/internal/availability"
 	"github.com/slotbook/slotbook/app/internal/booking"
 	"github.com/slotbook/slotbook/app/internal/catalog"
@@ -62,10 +67,15 @@ type testApp struct {
 	h    http.Handler
 	st   *store.Store
 	bs   *booking.Service
+	acc  *account.Service
 	logs *logBuffer
 	// clock is the app's current time; tests may move it.
 	mu    sync.Mutex
 	clock time.Time
+	// c is the default client (a browser with its own session cookie) of get, post and do.
+	c *client
+	// owner is the owner account every test app has (signed in with signIn).
+	owner account.User
 }
 
 func (a *testApp) now() time.Time {
@@ -80,8 +90,28 @@ func (a *testApp) setNow(t time.Time) {
 	a.clock = t
 }
 
-// newTestApp starts the real app on a fresh demo database.
-func newTestApp(t *testing.T, devAdmin bool) *testApp {
+// appOptions vary the test app.
+type appOptions struct {
+	idle        time.Duration // the web session's idle timeout (scs and the page's warning)
+	accountIdle time.Duration // the account service's idle timeout (default: idle)
+	mfa         account.MFAMode
+	realClock   bool // the account service uses the wall clock (for timeouts)
+}
+
+// testHasher hashes passwords with the production parameters, four at a time.
+var testHasher = func() *password.Hasher {
+	h, err := password.NewHasher(password.DefaultParams, 4)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+// newTestApp starts the real app on a fresh demo database with the real account service and an
+// owner account (not signed in: see signIn).
+func newTestApp(t *testing.T) *testApp { return newTestAppWith(t, appOptions{}) }
+
+func newTestAppWith(t *testing.T, o appOptions) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, pgtest.NewDatabase(t))
@@ -93,15 +123,50 @@ func newTestApp(t *testing.T, devAdmin bool) *testApp {
 		t.Fatal(err)
 	}
 	a := &testApp{st: st, logs: &logBuffer{}, clock: testNow}
+	a.c = &client{a: a}
 	a.bs = booking.NewService(st, booking.WithNow(a.now), booking.WithBaseURL("https://book.example.test"))
-	a.h = New(NewBackend(st, a.bs), Options{
-		BaseURL:  "https://book.example.test",
-		DevAdmin: devAdmin,
-		Logger:   slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:      a.now,
+	if o.idle == 0 {
+		o.idle = 15 * time.Minute
+	}
+	if o.accountIdle == 0 {
+		o.accountIdle = o.idle
+	}
+	accNow := a.now
+	if o.realClock {
+		accNow = time.Now
+	}
+	a.acc, err = account.NewService(st.Pool(), account.Options{
+		BaseURL: "https://book.example.test", SessionKey: []byte(strings.Repeat("k", 32)), MFA: o.mfa,
+		PasswordMinLength: 12, IdleTimeout: o.accountIdle, Now: accNow, Hasher: testHasher,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.h = New(NewBackend(st, a.bs), Options{
+		BaseURL:      "https://book.example.test",
+		Logger:       slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:          a.now,
+		Accounts:     a.acc,
+		SessionStore: pgxstore.NewWithCleanupInterval(st.Pool(), 0),
+		AuditDB:      st.Pool(),
+		IdleTimeout:  o.idle,
+		MFA:          o.mfa,
+	})
+	link, err := a.acc.CreateOwner(ctx, "owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.owner, err = a.acc.UseLink(ctx, linkToken(link), testPassword); err != nil {
+		t.Fatal(err)
+	}
 	return a
 }
+
+// testPassword is every test account's password.
+const testPassword = "Tulpen-Regenschirm-Fahrrad-2026"
+
+// linkToken is the token of a one-time link.
+func linkToken(link string) string { return link[strings.LastIndex(link, "/")+1:] }
 
 type response struct {
 	status int
@@ -109,31 +174,106 @@ type response struct {
 	body   string
 }
 
-func (a *testApp) do(t *testing.T, req *http.Request) response {
+// client is one browser: it keeps its session cookie.
+type client struct {
+	a      *testApp
+	cookie string
+}
+
+func (c *client) do(t *testing.T, req *http.Request) response {
 	t.Helper()
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: SessionCookieName, Value: c.cookie})
+	}
 	rec := httptest.NewRecorder()
-	a.h.ServeHTTP(rec, req)
-	body, _ := io.ReadAll(rec.Result().Body)
+	c.a.h.ServeHTTP(rec, req)
+	res := rec.Result()
+	for _, ck := range res.Cookies() {
+		if ck.Name == SessionCookieName {
+			if ck.MaxAge < 0 || ck.Value == "" {
+				c.cookie = ""
+			} else {
+				c.cookie = ck.Value
+			}
+		}
+	}
+	body, _ := io.ReadAll(res.Body)
 	return response{status: rec.Code, header: rec.Header(), body: string(body)}
 }
 
-func (a *testApp) get(t *testing.T, path, lang string) response {
+func (c *client) get(t *testing.T, path, lang string) response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if lang != "" {
 		req.Header.Set("Accept-Language", lang)
 	}
-	return a.do(t, req)
+	return c.do(t, req)
 }
 
-func (a *testApp) post(t *testing.T, path, lang string, form url.Values) response {
+func (c *client) post(t *testing.T, path, lang string, form url.Values) response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if lang != "" {
 		req.Header.Set("Accept-Language", lang)
 	}
-	return a.do(t, req)
+	return c.do(t, req)
+}
+
+func (a *testApp) do(t *testing.T, req *http.Request) response {
+	t.Helper()
+	return a.c.do(t, req)
+}
+
+func (a *testApp) get(t *testing.T, path, lang string) response {
+	t.Helper()
+	return a.c.get(t, path, lang)
+}
+
+func (a *testApp) post(t *testing.T, path, lang string, form url.Values) response {
+	t.Helper()
+	return a.c.post(t, path, lang, form)
+}
+
+// signIn signs the default client in as the owner.
+func (a *testApp) signIn(t *testing.T) *testApp {
+	t.Helper()
+	a.c.login(t, "owner@example.com", testPassword)
+	return a
+}
+
+// login signs a client in through the login page (an account without MFA).
+func (c *client) login(t *testing.T, email, pw string) {
+	t.Helper()
+	res := c.post(t, "/account/login", "en", url.Values{"email": {email}, "password": {pw}})
+	if res.status != http.StatusSeeOther || c.cookie == "" {
+		t.Fatalf("login %s: %d %q\n%.500s", email, res.status, res.header.Get("Location"), res.body)
+	}
+}
+
+// user creates an account with a password (invited by the owner).
+func (a *testApp) user(t *testing.T, email string, role access.Role, staffID *int64) account.User {
+	t.Helper()
+	ctx := context.Background()
+	by := access.Principal{UserID: a.owner.ID, Email: a.owner.Email, Role: access.Owner}
+	link, err := a.acc.Invite(ctx, by, email, "", role, staffID)
+	if err != nil {
+		t.Fatalf("invite %s: %v", email, err)
+	}
+	u, err := a.acc.UseLink(ctx, linkToken(link), testPassword)
+	if err != nil {
+		t.Fatalf("set password of %s: %v", email, err)
+	}
+	return u
+}
+
+// as returns a new client signed in as a new account with role.
+func (a *testApp) as(t *testing.T, email string, role access.Role, staffID *int64) *client {
+	t.Helper()
+	a.user(t, email, role, staffID)
+	c := &client{a: a}
+	c.login(t, email, testPassword)
+	return c
 }
 
 // service returns a demo service by name.

@@ -26,7 +26,7 @@ func TestBrowserBooking(t *testing.T) {
 		}
 		t.Skipf("SKIPPED: no browser at %s (apt-get install -y chromium); with CI set this test fails instead", chromiumPath)
 	}
-	a := newTestApp(t, true)
+	a := newTestApp(t)
 	srv := httptest.NewServer(a.h) // listens on 127.0.0.1
 	defer srv.Close()
 
@@ -188,8 +188,12 @@ func TestBrowserBooking(t *testing.T) {
 		}
 	}
 
-	do("admin calendar", desktop,
+	do("admin calendar: sign in first", desktop,
 		chromedp.Navigate(srv.URL+"/admin/calendar?date="+theDay+"&lang=de"),
+		chromedp.WaitVisible(chromedp.CSS("#f-email")),
+		chromedp.SendKeys(chromedp.CSS("#f-email"), "owner@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("table.calendar")),
 	)
 	cal := textOf("table.calendar")

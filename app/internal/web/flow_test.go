@@ -33,7 +33,7 @@ func hidden(t *testing.T, body, name string) string {
 // TestBookingFlow books through the pages as a browser without JavaScript would: links for
 // every step, one POST to confirm.
 func TestBookingFlow(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	for i, lang := range Languages {
 		t.Run(lang, func(t *testing.T) {
 			res := a.get(t, "/", lang)
@@ -124,7 +124,7 @@ func (loc) dateDataFor(t *testing.T, lang string, d schedule.Date) []any {
 }
 
 func TestBookValidationErrors(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	cut := a.service(t, "Haarschnitt")
 	wed := schedule.Date{Year: 2026, Month: time.March, Day: 4}
 	start := a.slots(t, cut, nil, wed)[0].Start
@@ -171,7 +171,7 @@ func TestBookValidationErrors(t *testing.T) {
 }
 
 func TestBookConflict(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	cut := a.service(t, "Haarschnitt")
 	anna := a.staffNamed(t, "Anna Schmidt")
 	wed := schedule.Date{Year: 2026, Month: time.March, Day: 4}
@@ -209,7 +209,7 @@ func TestBookConflict(t *testing.T) {
 }
 
 func TestManageAfterDeadline(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	cut := a.service(t, "Haarschnitt")
 	// Today (Monday) from 09:00: within the 24-hour change deadline.
 	start := a.slots(t, cut, nil, day(testNow))[0].Start
@@ -249,7 +249,7 @@ func (loc) dateTimeFor(t *testing.T, lang string, at time.Time) string {
 }
 
 func TestReschedule(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	cut := a.service(t, "Haarschnitt")
 	anna := a.staffNamed(t, "Anna Schmidt")
 	wed := schedule.Date{Year: 2026, Month: time.March, Day: 4}
@@ -300,7 +300,7 @@ func TestReschedule(t *testing.T) {
 // TestTimesJumpsToFreeWeek: late on Saturday nothing is free this week any more, so the week
 // view opens on the next week with free slots.
 func TestTimesJumpsToFreeWeek(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	a.setNow(time.Date(2026, 3, 7, 20, 0, 0, 0, berlin))
 	cut := a.service(t, "Haarschnitt")
 	res := a.get(t, fmt.Sprintf("/book/%d/times?staff=any", cut.ID), "en")

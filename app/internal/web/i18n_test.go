@@ -80,7 +80,7 @@ func usedIDs(t *testing.T) []string {
 		}
 	}
 	// Error pages: "<id>.title" and "<id>.text".
-	for _, e := range []string{"error.not_found", "error.bad_request", "error.forbidden", "error.internal"} {
+	for _, e := range []string{"error.not_found", "error.bad_request", "error.forbidden", "error.internal", "error.no_permission", "error.link_invalid"} {
 		delete(set, e)
 		set[e+".title"], set[e+".text"] = true, true
 	}
@@ -97,7 +97,14 @@ func usedIDs(t *testing.T) []string {
 	for _, s := range []string{"confirmed", "cancelled"} {
 		set["status."+s] = true
 	}
-	for _, d := range []string{"created", "cancelled", "moved", "saved", "deleted"} {
+	for _, d := range []string{"created", "cancelled", "moved", "saved", "deleted", "password_changed", "email_changed",
+		"mfa_enabled", "mfa_disabled", "session_ended", "sessions_ended", "disabled", "enabled", "mfa_reset"} {
+		set["admin.done."+d] = true
+	}
+	for _, r := range []string{"owner", "admin", "staff", "viewer"} {
+		set["role."+r] = true
+	}
+	for _, d := range []string{} {
 		set["admin.done."+d] = true
 	}
 	for _, id := range stepIDs {
@@ -105,6 +112,7 @@ func usedIDs(t *testing.T) []string {
 	}
 	delete(set, "lang.name.")
 	delete(set, "admin.done.")
+	delete(set, "role.")
 	out := make([]string, 0, len(set))
 	for id := range set {
 		out = append(out, id)
@@ -187,7 +195,7 @@ func TestMessagesRender(t *testing.T) {
 	data := map[string]any{}
 	for _, k := range []string{"Weekday", "WeekdayShort", "Day", "Day2", "Month", "MonthShort", "MonthNum", "Month2", "Year",
 		"H24", "H12", "MM", "AMPM", "Date", "Time", "From", "To", "TZ", "N", "Total", "Business", "Service", "Duration",
-		"Staff", "When", "Name", "Query", "ID", "Max", "Min", "Start", "End", "MaxAdvanceDays", "MinNoticeMinutes", "Count"} {
+		"Staff", "When", "Name", "Query", "ID", "Max", "Min", "Start", "End", "MaxAdvanceDays", "MinNoticeMinutes", "Count", "Email", "Reason"} {
 		data[k] = "X"
 	}
 	for _, lang := range Languages {

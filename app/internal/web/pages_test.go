@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -30,7 +32,7 @@ func text(t *testing.T, lang, id string, kv ...any) string {
 
 // TestPagesRender renders every page in German and English against the real backend.
 func TestPagesRender(t *testing.T) {
-	a := newTestApp(t, true)
+	a := newTestApp(t).signIn(t)
 	cut := a.service(t, "Haarschnitt")
 	anna := a.staffNamed(t, "Anna Schmidt")
 	wed := schedule.Date{Year: 2026, Month: time.March, Day: 4}
@@ -77,6 +79,12 @@ func TestPagesRender(t *testing.T) {
 		{"/admin/staff/" + fmt.Sprint(anna.ID) + "/timeoff", 200, "admin.timeoff.title", []any{"Name", anna.Name}},
 		{"/admin/settings", 200, "admin.settings.title", nil},
 		{"/admin/bookings/999999", 404, "error.not_found.title", nil},
+		{"/admin/users", 200, "admin.users.title", nil},
+		{"/admin/users/" + fmt.Sprint(a.owner.ID), 200, "admin.user.title", []any{"Email", a.owner.Email}},
+		{"/admin/users/999999", 404, "error.not_found.title", nil},
+		{"/admin/audit", 200, "admin.audit.title", nil},
+		{"/admin/audit?actor=system&from=2026-01-01&to=2030-01-01", 200, "admin.audit.title", nil},
+		{"/account", 200, "account.title", nil},
 	}
 	for _, lang := range Languages {
 		for _, p := range pages {
@@ -98,8 +106,11 @@ func TestPagesRender(t *testing.T) {
 				if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 					t.Errorf("CSP %q", csp)
 				}
-				if strings.Contains(res.body, "<script") || strings.Contains(res.body, " style=") {
+				if inlineScript(res.body) || strings.Contains(res.body, " style=") {
 					t.Error("page has inline script or style")
+				}
+				if strings.HasPrefix(p.path, "/admin") && res.header.Get("Cache-Control") != "no-store" {
+					t.Errorf("Cache-Control %q on an authenticated page", res.header.Get("Cache-Control"))
 				}
 				if logs := a.logs.String()[before:]; strings.Contains(logs, "missing translation") || strings.Contains(logs, "untranslated") {
 					t.Errorf("translation problems:\n%s", logs)
@@ -111,7 +122,7 @@ func TestPagesRender(t *testing.T) {
 
 // TestDatesLocalized checks dates and times in the business's time zone, per language.
 func TestDatesLocalized(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	cut := a.service(t, "Haarschnitt")
 	// 10:00 Berlin on Wednesday, 4 March 2026 (09:00 UTC).
 	start := time.Date(2026, 3, 4, 10, 0, 0, 0, berlin)
@@ -149,7 +160,7 @@ func TestDatesLocalized(t *testing.T) {
 }
 
 func TestLanguageNegotiation(t *testing.T) {
-	a := newTestApp(t, false)
+	a := newTestApp(t)
 	cases := []struct {
 		name       string
 		path       string
@@ -204,34 +215,77 @@ func TestLanguageNegotiation(t *testing.T) {
 	}
 }
 
-func TestAdminOnlyWithDevAdmin(t *testing.T) {
-	off := newTestApp(t, false)
-	for _, p := range []string{"/admin", "/admin/", "/admin/calendar", "/admin/settings", "/admin/bookings/1"} {
-		if res := off.get(t, p, "de"); res.status != http.StatusNotFound {
-			t.Errorf("GET %s without DevAdmin: %d, want 404", p, res.status)
+func TestAdminRequiresLogin(t *testing.T) {
+	a := newTestApp(t)
+	for _, p := range []string{"/admin", "/admin/", "/admin/calendar", "/admin/settings", "/admin/bookings/1", "/admin/users", "/admin/audit", "/account"} {
+		res := a.get(t, p, "de")
+		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/account/login?next=") {
+			t.Errorf("GET %s without login: %d %q, want a redirect to the login page", p, res.status, res.header.Get("Location"))
 		}
 	}
-	for _, p := range []string{"/admin/settings", "/admin/bookings/1/cancel", "/admin/services"} {
-		if res := off.post(t, p, "de", url.Values{"name": {"x"}}); res.status != http.StatusNotFound {
-			t.Errorf("POST %s without DevAdmin: %d, want 404", p, res.status)
+	for _, p := range []string{"/admin/settings", "/admin/bookings/1/cancel", "/admin/services", "/admin/users"} {
+		if res := a.post(t, p, "de", url.Values{"name": {"x"}}); res.status != http.StatusSeeOther || res.header.Get("Location") != "/account/login" {
+			t.Errorf("POST %s without login: %d %q", p, res.status, res.header.Get("Location"))
 		}
 	}
-	on := newTestApp(t, true)
-	if res := on.get(t, "/admin/calendar", "de"); res.status != http.StatusOK {
-		t.Errorf("with DevAdmin: %d", res.status)
+	st, _ := a.st.Settings(context.Background())
+	if st.Name == "x" {
+		t.Error("settings changed without login")
+	}
+	a.signIn(t)
+	if res := a.get(t, "/admin/calendar", "de"); res.status != http.StatusOK {
+		t.Errorf("signed in: %d", res.status)
 	}
 	// State changes are POST only.
-	if res := on.get(t, "/admin/bookings/1/cancel", "de"); res.status == http.StatusOK || res.status == http.StatusSeeOther {
+	if res := a.get(t, "/admin/bookings/1/cancel", "de"); res.status == http.StatusOK || res.status == http.StatusSeeOther {
 		t.Errorf("GET cancel answered %d", res.status)
+	}
+	// Without an account service there is no admin at all.
+	h := New(NewBackend(a.st, a.bs), Options{})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/calendar", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("without accounts: %d, want 404", rec.Code)
 	}
 }
 
 func TestCrossOriginPostRejected(t *testing.T) {
-	a := newTestApp(t, true)
-	req, _ := http.NewRequest(http.MethodPost, "/admin/settings", strings.NewReader("name=Evil"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if res := a.do(t, req); res.status != http.StatusForbidden {
-		t.Errorf("cross-site POST: %d, want 403", res.status)
+	a := newTestApp(t).signIn(t)
+	for name, hdr := range map[string][2]string{
+		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site", "cross-site"},
+		"foreign Origin":            {"Origin", "https://evil.example"},
+	} {
+		for _, path := range []string{"/admin/settings", "/account/logout", "/account/login", "/book/1"} {
+			req, _ := http.NewRequest(http.MethodPost, path, strings.NewReader("name=Evil"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(hdr[0], hdr[1])
+			if res := a.do(t, req); res.status != http.StatusForbidden {
+				t.Errorf("%s: POST %s: %d, want 403", name, path, res.status)
+			}
+		}
+	}
+	st, _ := a.st.Settings(context.Background())
+	if st.Name == "Evil" {
+		t.Error("settings changed by a cross-origin post")
+	}
+	// The session survived the refused logout.
+	if res := a.get(t, "/admin/settings", "de"); res.status != http.StatusOK {
+		t.Errorf("after refused cross-origin logout: %d", res.status)
+	}
+}
+
+// inlineScript reports a <script> element without src (the CSP would block it anyway).
+func inlineScript(body string) bool {
+	for rest := body; ; {
+		i := strings.Index(rest, "<script")
+		if i < 0 {
+			return false
+		}
+		rest = rest[i:]
+		end := strings.Index(rest, ">")
+		if end < 0 || !strings.Contains(rest[:end], ` src="/static/`) {
+			return true
+		}
+		rest = rest[end:]
 	}
 }

@@ -30,6 +30,7 @@ func (e errPage) Error() string { return e.msgID }
 var (
 	errPageNotFound   = errPage{http.StatusNotFound, "error.not_found"}
 	errPageBadRequest = errPage{http.StatusBadRequest, "error.bad_request"}
+	errPageForbidden  = errPage{http.StatusForbidden, "error.no_permission"}
 )
 
 // fail answers an error: a status page for errPage and not-found errors, else a 500.

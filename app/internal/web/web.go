@@ -18,6 +18,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/slotbook/slotbook/app/internal/account"
+	"github.com/slotbook/slotbook/app/internal/audit"
+	"github.com/slotbook/slotbook/app/internal/auth/access"
 	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/schedule"
 	"github.com/slotbook/slotbook/app/internal/validation"
@@ -34,9 +39,24 @@ type Options struct {
 	// BaseURL is the public address of the app (e.g. https://book.example.com), used for manage
 	// links shown to customers. Empty: links relative to the host of the request.
 	BaseURL string
-	// DevAdmin serves the admin pages under /admin/ WITHOUT any login. Development only: off by
-	// default, and /admin/ answers 404 when off.
-	DevAdmin bool
+	// Accounts is the account service behind login and the admin pages. Without it, /admin and
+	// /account answer 404 (only the public booking pages are served).
+	Accounts Accounts
+	// SessionStore keeps the cookie sessions (pgxstore in production; nil: in memory).
+	SessionStore scs.Store
+	// AuditDB reads the audit log for /admin/audit (the database pool).
+	AuditDB audit.Querier
+	// IdleTimeout ends a session unused this long (default DefaultIdleTimeout); SessionLifetime
+	// ends any session this old (default DefaultSessionLifetime).
+	IdleTimeout     time.Duration
+	SessionLifetime time.Duration
+	// MFA is SLOTBOOK_MFA: whether users may enrol (Optional) or must (Required).
+	MFA account.MFAMode
+	// PasswordMinLength is SLOTBOOK_PASSWORD_MIN_LENGTH, for the hint on password forms.
+	PasswordMinLength int
+	// ClientIP is the client's address; default: the one httpsec.ClientIPContext put into the
+	// request's context, else the peer address.
+	ClientIP func(*http.Request) string
 	// DefaultLanguage is the language when neither ?lang=, the lang cookie nor Accept-Language
 	// picks one: "de" (default) or "en".
 	DefaultLanguage string
@@ -47,12 +67,16 @@ type Options struct {
 
 type server struct {
 	b     Backend
+	acc   Accounts
+	sm    *scs.SessionManager
 	opts  Options
 	log   *slog.Logger
 	now   func() time.Time
 	tr    *translator
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// sessionMux is mux with the cookie session loaded and saved (for /admin and /account).
+	sessionMux http.Handler
 }
 
 // New returns the handler of all pages. It panics if the embedded templates or message files are
@@ -76,11 +100,24 @@ func newServer(b Backend, opts Options) (*server, error) {
 		opts.DefaultLanguage = Languages[0]
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.SessionLifetime <= 0 {
+		opts.SessionLifetime = DefaultSessionLifetime
+	}
+	if opts.PasswordMinLength <= 0 {
+		opts.PasswordMinLength = 12
+	}
+	if opts.MFA == "" {
+		opts.MFA = account.MFAOptional
+	}
 	tr, err := newTranslator(opts.DefaultLanguage, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{b: b, opts: opts, log: opts.Logger, now: opts.Now, tr: tr, mux: http.NewServeMux()}
+	s := &server{b: b, acc: opts.Accounts, opts: opts, log: opts.Logger, now: opts.Now, tr: tr, mux: http.NewServeMux()}
+	s.sm = newSessionManager(opts, sessionError(s.log.Error))
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -105,10 +142,12 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /manage/{token}/reschedule/confirm", s.rescheduleConfirm)
 	s.mux.HandleFunc("POST /manage/{token}/reschedule", s.reschedule)
 
-	if s.opts.DevAdmin {
-		s.adminRoutes()
+	if s.acc != nil {
+		s.accountRoutes()
+		s.registerProtected()
 	}
 	s.mux.HandleFunc("/", s.notFound)
+	s.sessionMux = s.sm.LoadAndSave(s.mux)
 }
 
 // ServeHTTP adds security headers, guards POSTs against cross-origin requests and recovers
@@ -132,6 +171,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if err := crossOrigin.Check(r); err != nil {
 		s.renderError(w, r, http.StatusForbidden, "error.forbidden")
+		return
+	}
+	if usesSession(r.URL.Path) {
+		w.Header().Set("Cache-Control", "no-store")
+		s.sessionMux.ServeHTTP(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -168,6 +212,12 @@ type view struct {
 	LangBase string
 	Data     any
 	Today    schedule.Date
+	// P is the signed-in principal (nil on public pages).
+	P *access.Principal
+	// IdleSeconds is the idle timeout the session warning counts down from.
+	IdleSeconds int
+	// PasswordMin is the minimum password length (for hints).
+	PasswordMin int
 }
 
 // newView negotiates the language (remembering an explicit choice in a cookie) and loads the
@@ -178,7 +228,11 @@ func (s *server) newView(w http.ResponseWriter, r *http.Request) (*view, error) 
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	}
 	w.Header().Add("Vary", "Accept-Language, Cookie")
-	v := &view{loc: loc{tr: s.tr, Lang: lang, TZ: time.UTC}, r: r}
+	v := &view{loc: loc{tr: s.tr, Lang: lang, TZ: time.UTC}, r: r, IdleSeconds: int(s.opts.IdleTimeout / time.Second), PasswordMin: s.opts.PasswordMinLength}
+	if p, ok := access.PrincipalFrom(r.Context()); ok {
+		v.P = &p
+		v.Admin = true
+	}
 	st, err := s.b.Settings(r.Context())
 	if err != nil {
 		return v, fmt.Errorf("loading settings: %w", err)
@@ -277,6 +331,8 @@ func (s *server) parseTemplates() error {
 		"formatStart": formatStart,
 		"itoa":        itoa,
 		"add1":        func(i int) int { return i + 1 },
+		"int64ToInt":  func(n int64) int { return int(n) },
+		"deref":       func(p *int64) int64 { return *p },
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {

@@ -2,60 +2,184 @@ package password
 
 import (
 	_ "embed"
+	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/text/unicode/norm"
 )
 
-//go:generate go run ./internal/commongen -john /usr/share/john/password.lst -supplement data/supplement.txt -out data/common-passwords.txt
-
-// commonPasswordsFile is the generated list; see README.md for its sources.
+// supplementFile is the team's own list (German favourites, Slotbook's domain
+// words, keyboard walks); see README.md.
 //
-//go:embed data/common-passwords.txt
-var commonPasswordsFile string
+//go:embed data/supplement.txt
+var supplementFile string
 
-var commonList = sync.OnceValue(func() *blocklist {
-	return newBlocklist(commonPasswordsFile)
-})
-
-// blocklist is a set of entries in listForm.
-type blocklist struct {
-	set      map[string]struct{}
-	maxRunes int // longest entry, in runes: longer candidates cannot match
+// commonSource is one of zxcvbn's frequency lists (package
+// github.com/trustelem/zxcvbn/frequency): its first top entries, in rank
+// order, of at least minRunes code points.
+type commonSource struct {
+	list     string
+	top      int
+	minRunes int
 }
 
-func newBlocklist(text string) *blocklist {
-	b := &blocklist{set: map[string]struct{}{}}
-	for line := range strings.Lines(text) {
-		if strings.HasPrefix(line, "#") {
-			continue
+// topWords is how many entries of zxcvbn's word and name lists are used.
+// zxcvbn keeps every token in one list only, the one where it ranks best, so
+// frequent passwords that are names or words ("michael", rank 20 of the
+// password corpus, "jennifer", "basketball") are missing from its password
+// list: 7,982 of the corpus's 30,000 most frequent passwords. A token moved
+// to another list ranks better there than among the passwords, and the
+// 3,000th password of 8 or more characters of the corpus (the module's
+// data/passwords.txt) has rank 10,858: the first 11,000 entries of each list
+// bring back all of them. Words and names shorter than 4 are left out:
+// zxcvbn dropped such short tokens from its password list as too rare, and
+// "joe" or "the" with random digits is not a common password.
+const topWords = 11000
+
+var commonSources = []commonSource{
+	{"passwords", 30000, 1}, // all of it: the 30,000 most frequent passwords
+	{"male_names", topWords, 4},
+	{"female_names", topWords, 4},
+	{"surnames", topWords, 4},
+	{"us_tv_and_film", topWords, 4},
+	{"english_wikipedia", topWords, 4},
+}
+
+// commonEntries yields the entries of commonSources and the supplement.
+func commonEntries(yield func(string) bool) {
+	for _, src := range commonSources {
+		l := frequency.FrequencyLists[src.list]
+		for _, e := range l[:min(len(l), src.top)] {
+			if utf8.RuneCountInString(e) >= src.minRunes && !yield(e) {
+				return
+			}
 		}
-		e := listForm(line)
-		if e == "" {
-			continue
+	}
+	for line := range strings.Lines(supplementFile) {
+		if !strings.HasPrefix(line, "#") && !yield(line) {
+			return
 		}
-		b.set[e] = struct{}{}
+	}
+}
+
+// commonList is built on first use: see BenchmarkCommonList for its cost.
+var commonList = sync.OnceValue(buildCommonList)
+
+func buildCommonList() *blocklist {
+	n := strings.Count(supplementFile, "\n")
+	for _, src := range commonSources {
+		n += min(len(frequency.FrequencyLists[src.list]), src.top)
+	}
+	return newBlocklist(commonEntries, n, true)
+}
+
+// blocklist is a set of entries in listForm, kept as a sorted slice: 16
+// bytes an entry, whose text stays in the binary's read-only data, where a
+// map would take about 60.
+type blocklist struct {
+	entries  []string // sorted, without duplicates
+	maxRunes int      // longest entry, in runes: longer candidates cannot match
+}
+
+// newBlocklist returns the entries in listForm (empty ones ignored), without
+// the variants the matcher finds anyway if dropVariants is set. sizeHint is
+// the number of entries expected.
+func newBlocklist(entries iter.Seq[string], sizeHint int, dropVariants bool) *blocklist {
+	all := make([]string, 0, sizeHint)
+	for s := range entries {
+		if e := listForm(s); e != "" {
+			all = append(all, e)
+		}
+	}
+	slices.Sort(all)
+	b := &blocklist{entries: slices.Compact(all)}
+	if dropVariants {
+		b.dropVariants()
+	}
+	b.entries = slices.Clone(b.entries) // without the spare capacity
+	for _, e := range b.entries {
 		b.maxRunes = max(b.maxRunes, utf8.RuneCountInString(e))
 	}
 	return b
 }
 
+// dropVariants removes the entries that the matcher refuses through another
+// entry anyway, without changing any verdict (TestDropVariantsKeepsVerdicts).
+// The candidates that matches tries for a password with letters always
+// contain all of its letters, with any part of the digits and symbols around
+// them. Removed are, in this order:
+//
+//   - entries with digits or symbols before or after their letters whose
+//     letter core is listed ("password1", "1qwerty"): a candidate equal to
+//     the entry, or decoding to it, contains a shorter candidate that is, or
+//     decodes to, the core; cores are never removed by this rule;
+//   - then entries with leet characters among letters whose decoded form is
+//     listed ("p@ssword"): such an entry only matches a candidate equal to
+//     it, and lookupLeet decodes that very candidate. Decoded forms contain
+//     no leet characters, so they are never removed by this rule, and a core
+//     the first rule relied on and this one removed still matches through
+//     its decoded form.
+func (b *blocklist) dropVariants() {
+	kept := make([]string, 0, len(b.entries))
+	for _, e := range b.entries {
+		if core := strings.TrimFunc(e, isNotLetter); core != "" && len(core) < len(e) && b.has(core) {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	b.entries = kept
+	leetVariants := map[string]bool{} // found before any is removed
+	for _, e := range b.entries {
+		if strings.ContainsAny(e, leetChars) && strings.ContainsFunc(e, unicode.IsLetter) && b.lookupLeet([]rune(e)) {
+			leetVariants[e] = true
+		}
+	}
+	b.entries = slices.DeleteFunc(b.entries, func(e string) bool { return leetVariants[e] })
+}
+
+func isNotLetter(r rune) bool { return !unicode.IsLetter(r) }
+
+// leetChars are the keys of leet.
+const leetChars = "01345789@$!+|€"
+
 // Len returns the number of entries.
-func (b *blocklist) Len() int { return len(b.set) }
+func (b *blocklist) Len() int { return len(b.entries) }
+
+// has reports whether e is listed.
+func (b *blocklist) has(e string) bool {
+	_, ok := slices.BinarySearch(b.entries, e)
+	return ok
+}
 
 // listForm is the form in which passwords are compared with the list:
 // NFKC-normalised (so that look-alike compatibility characters such as
 // full-width letters match too), lowercased, white space removed.
 func listForm(s string) string {
+	if isListFormASCII(s) {
+		return s // most list entries: no allocation, no normalisation tables
+	}
 	return strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
 			return -1
 		}
 		return r
 	}, strings.ToLower(norm.NFKC.String(s)))
+}
+
+// isListFormASCII reports whether s is printable ASCII without upper case
+// letters and spaces, which listForm leaves unchanged.
+func isListFormASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // minAffixLen is the shortest prefix or suffix of a password made only of
@@ -121,8 +245,7 @@ func (b *blocklist) matches(w []rune) bool {
 }
 
 func (b *blocklist) lookup(c []rune) bool {
-	_, ok := b.set[string(c)]
-	return ok
+	return b.has(string(c))
 }
 
 // leet maps the usual look-alike substitutions back to letters. '1' is
