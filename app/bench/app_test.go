@@ -79,6 +79,7 @@ func startApp(ctx context.Context, bin, databaseURL string) (*appProcess, error)
 		"SLOTBOOK_SESSION_KEY="+rand.Text()+rand.Text()[:14], // 40 characters
 		"SLOTBOOK_LISTEN_ADDR="+listen,
 		"SLOTBOOK_METRICS_ADDR="+metricsAddr,
+		"SLOTBOOK_TRUSTED_PROXIES=127.0.0.1/32", // see forwardedFor
 	)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	// If the benchmark dies, the app goes too.

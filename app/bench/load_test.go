@@ -18,8 +18,29 @@ import (
 // newClient is one customer's HTTP client: its own keep-alive connection.
 func newClient() *http.Client {
 	return &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute},
+		Transport: forwardedFor{&http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}},
 		Timeout:   30 * time.Second,
+	}
+}
+
+// forwardedFor gives every request a client address of its own in X-Forwarded-For (the app
+// trusts the loopback address as its proxy: SLOTBOOK_TRUSTED_PROXIES), as requests from many
+// customers behind an ingress would have. Otherwise the app's per-client rate limits (1
+// booking/s per address) would measure themselves; the limiter's work per request still counts.
+type forwardedFor struct{ next http.RoundTripper }
+
+var clientAddrs atomic.Uint32
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := clientAddrs.Add(1)
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", byte(n>>16), byte(n>>8), byte(n)))
+	return f.next.RoundTrip(r)
+}
+
+func (f forwardedFor) CloseIdleConnections() {
+	if c, ok := f.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
 	}
 }
 
