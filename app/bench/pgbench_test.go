@@ -44,8 +44,8 @@ var trivialInsert = pgbenchScript{name: "insert.sql", setup: []string{ceilingTab
 // the chain's global lock, the previous hash, sha256, the audit row and its indexes), committed
 // as one implicit transaction. Every transaction books the next free half hour of the staff
 // members in turn, from day 450 on (after everything else of the benchmark), so none conflicts.
-// The diff is what the app writes (canonical JSON of ids and times), so audit.Verify checks
-// these rows too. Prepared statements, as pgx uses them.
+// The diff is what the app writes, as canonical JSON (audit_append hashes the text it is given, so
+// it must be canonical: numbers normalised, 10 is "1e1"), so audit.Verify checks these rows too. Prepared statements, as pgx uses them.
 func bookingSQLScript(f *fixture) pgbenchScript {
 	staff := make([]string, len(f.staffIDs))
 	for i, id := range f.staffIDs {
@@ -71,16 +71,34 @@ ins AS (
   ON CONFLICT DO NOTHING
   RETURNING id, staff_id, start_at, end_at, created_at, updated_at),
 aud AS (SELECT audit_append(clock_timestamp(), 'customer', 'booking.create', 'booking', ins.id::text,
-          '{"end":"' || %[6]s || '","service_id":%[5]d,"staff_id":' || ins.staff_id ||
+          '{"end":"' || %[6]s || '","service_id":%[8]s,"staff_id":' || %[9]s ||
           ',"start":"' || %[7]s || '","status":"confirmed"}', '') AS audit_id FROM ins)
 SELECT cv.version, ins.id, ins.created_at, ins.updated_at FROM cv LEFT JOIN (ins CROSS JOIN aud) ON true;
-`, strings.Join(staff, ","), len(staff), base, bookingLockClass, f.serviceID, ts("ins.end_at"), ts("ins.start_at"))
+`, strings.Join(staff, ","), len(staff), base, bookingLockClass, f.serviceID, ts("ins.end_at"), ts("ins.start_at"),
+		canonicalInt(f.serviceID), canonicalIntSQL("ins.staff_id::text"))
 	return pgbenchScript{
 		name:  "booking.sql",
 		setup: []string{`CREATE SEQUENCE IF NOT EXISTS pgbench_booking_seq`},
 		body:  body,
 		args:  []string{"-M", "prepared"},
 	}
+}
+
+// canonicalInt is a positive integer as canonical JSON (package audit): trailing zeros as an
+// exponent, 10 is "1e1".
+func canonicalInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	t := strings.TrimRight(s, "0")
+	if len(t) < len(s) {
+		return t + "e" + strconv.Itoa(len(s)-len(t))
+	}
+	return s
+}
+
+// canonicalIntSQL is canonicalInt in SQL, of the text of a positive integer.
+func canonicalIntSQL(text string) string {
+	return `(rtrim(` + text + `, '0') || CASE WHEN length(` + text + `) > length(rtrim(` + text + `, '0'))
+		THEN 'e' || (length(` + text + `) - length(rtrim(` + text + `, '0'))) ELSE '' END)`
 }
 
 // bookingLockClass is store's first key of a staff member's booking lock.
