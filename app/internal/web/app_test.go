@@ -256,7 +256,7 @@ func (a *testApp) user(t *testing.T, email string, role access.Role, staffID *in
 	t.Helper()
 	ctx := context.Background()
 	by := access.Principal{UserID: a.owner.ID, Email: a.owner.Email, Role: access.Owner}
-	link, err := a.acc.Invite(ctx, by, email, "", role, staffID)
+	link, err := a.acc.Invite(ctx, by, email, "Test "+email[:strings.Index(email, "@")], role, staffID)
 	if err != nil {
 		t.Fatalf("invite %s: %v", email, err)
 	}

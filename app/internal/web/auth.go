@@ -151,7 +151,9 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (access.Pr
 	ctx := r.Context()
 	sid := s.sm.GetString(ctx, keySession)
 	if sid == "" {
-		s.toLogin(w, r, false)
+		// A browser that still sends the cookie had a session that has ended (idle timeout).
+		_, err := r.Cookie(SessionCookieName)
+		s.toLogin(w, r, err == nil)
 		return access.Principal{}, false
 	}
 	p, err := s.acc.Principal(ctx, sid)

@@ -106,7 +106,7 @@ func (s *server) adminUserInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	p := principal(r)
 	email := f.text("email", true, 254)
-	name := f.text("name", false, 200)
+	name := f.text("name", true, 200)
 	role, staffID := parseRole(f, p)
 	errs := f.errs
 	var link string

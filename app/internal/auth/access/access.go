@@ -64,6 +64,16 @@ var Permissions = []Permission{
 	AccountSelf,
 }
 
+// Valid reports whether p is one of Permissions.
+func (p Permission) Valid() bool {
+	for _, v := range Permissions {
+		if p == v {
+			return true
+		}
+	}
+	return false
+}
+
 // Scope is how far a granted permission reaches.
 type Scope int
 
