@@ -18,25 +18,53 @@ import (
 // Keys the class's object store credentials Secret must have (the Barman Cloud plugin reads them).
 var backupCredentialKeys = []string{"ACCESS_KEY_ID", "ACCESS_SECRET_KEY"}
 
+// copiedClassSecret is a Secret the class names that is copied into every tenant namespace (by
+// the builders in internal/resources): the controller reads it, checks its keys and hands its data
+// to the builders through into.
+type copiedClassSecret struct {
+	ref   slotbookv1alpha1.SecretReference
+	field string   // the class field naming it, for messages
+	keys  []string // keys it must have
+	into  func(*resources.Inputs, map[string][]byte)
+}
+
+// copiedClassSecrets lists the Secrets the class names, in the order they are checked.
+func copiedClassSecrets(class *slotbookv1alpha1.TenantClass) []copiedClassSecret {
+	secrets := []copiedClassSecret{{
+		ref: class.Spec.Backup.CredentialsSecretRef, field: "backup.credentialsSecretRef", keys: backupCredentialKeys,
+		into: func(in *resources.Inputs, data map[string][]byte) { in.BackupCredentials = data },
+	}}
+	if ref := class.Spec.Backup.EndpointCASecretRef; ref != nil {
+		secrets = append(secrets, copiedClassSecret{
+			ref: *ref, field: "backup.endpointCASecretRef", keys: []string{"ca.crt"},
+			into: func(in *resources.Inputs, data map[string][]byte) { in.BackupEndpointCA = data },
+		})
+	}
+	if smtp := class.Spec.SMTP; smtp != nil {
+		secrets = append(secrets, copiedClassSecret{
+			ref: smtp.CredentialsSecretRef, field: "smtp.credentialsSecretRef",
+			keys: []string{resources.SMTPUsernameKey, resources.SMTPPasswordKey},
+			into: func(in *resources.Inputs, data map[string][]byte) { in.SMTPCredentials = data },
+		})
+	}
+	return secrets
+}
+
 // gatherInputs looks up everything the tenant's desired objects depend on besides the Tenant and
 // its class.
 func (r *TenantReconciler) gatherInputs(ctx context.Context, tenant *slotbookv1alpha1.Tenant, class *slotbookv1alpha1.TenantClass) (resources.Inputs, *problem, error) {
 	in := resources.Inputs{Tenant: tenant, Class: class}
 
-	creds, p, err := r.classSecret(ctx, class, class.Spec.Backup.CredentialsSecretRef, "backup.credentialsSecretRef", backupCredentialKeys...)
-	if err != nil || p != nil {
-		return in, p, err
-	}
-	in.BackupCredentials = creds
-	if ref := class.Spec.Backup.EndpointCASecretRef; ref != nil {
-		ca, p, err := r.classSecret(ctx, class, *ref, "backup.endpointCASecretRef", "ca.crt")
+	for _, s := range copiedClassSecrets(class) {
+		data, p, err := r.classSecret(ctx, class, s.ref, s.field, s.keys...)
 		if err != nil || p != nil {
 			return in, p, err
 		}
-		in.BackupEndpointCA = ca
+		s.into(&in, data)
 	}
 
 	ns := tenant.NamespaceName()
+	var err error
 	if in.SessionKey, err = r.generatedSecretValue(ctx, ns, resources.SessionSecretName, "key"); err != nil {
 		return in, nil, err
 	}

@@ -25,6 +25,8 @@ type observation struct {
 	// applyErr is set when applying the desired objects failed.
 	applyErr  error
 	className string
+	// smtp is the class's mail server as status.smtp shows it, nil without one.
+	smtp *slotbookv1alpha1.SMTPStatus
 
 	namespace   *corev1.Namespace
 	cluster     *cnpgv1.Cluster

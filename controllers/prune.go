@@ -16,9 +16,10 @@ import (
 )
 
 // prunableLists are the kinds of which a tenant needs a varying set: a PodDisruptionBudget only
-// with several replicas, a monitoring NetworkPolicy only when the class allows scraping, a CA
-// Secret only when the class names one, an owner setup Job only for the current spec.owner. Objects of these kinds that the Tenant controls but no
-// longer wants are deleted.
+// with several replicas, a monitoring NetworkPolicy only when the class allows scraping, the SMTP
+// NetworkPolicy and credentials Secret only when the class sets smtp, a CA Secret only when the
+// class names one, an owner setup Job only for the current spec.owner. Objects of these kinds that
+// the Tenant controls but no longer wants are deleted.
 func prunableLists() []client.ObjectList {
 	return []client.ObjectList{
 		&networkingv1.NetworkPolicyList{},

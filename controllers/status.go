@@ -37,6 +37,7 @@ func computeStatus(t *slotbookv1alpha1.Tenant, obs observation) {
 		t.Status.ClassName = obs.className
 		security := resources.EffectiveSecurity(t)
 		t.Status.Security = &security
+		t.Status.SMTP = obs.smtp
 		setNamespaceReadyCondition(t, obs.namespace)
 		setDatabaseReadyCondition(t, obs.cluster)
 		setBackupsHealthyCondition(t, obs)
@@ -45,6 +46,16 @@ func computeStatus(t *slotbookv1alpha1.Tenant, obs observation) {
 		setOwnerSetupStatus(t, obs)
 	}
 	setSummaryConditions(t, obs)
+}
+
+// smtpStatus is what status.smtp shows of a class's mail server (never its credentials), nil
+// without one.
+func smtpStatus(class *slotbookv1alpha1.TenantClass) *slotbookv1alpha1.SMTPStatus {
+	smtp := resources.EffectiveSMTP(class)
+	if smtp == nil {
+		return nil
+	}
+	return &slotbookv1alpha1.SMTPStatus{Server: resources.SMTPServer(smtp), TLS: smtp.TLS, From: smtp.From}
 }
 
 func setCondition(t *slotbookv1alpha1.Tenant, typ string, status metav1.ConditionStatus, reason, message string) {

@@ -113,6 +113,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 		return obs, ctrl.Result{}, err
 	}
 	obs.className = class.Name
+	obs.smtp = smtpStatus(class)
 
 	in, problem, err := r.gatherInputs(ctx, tenant, class)
 	if err != nil || problem != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -460,6 +461,47 @@ func TestInvalidTenantClassesAreRejected(t *testing.T) {
 		{"valc-monitoring-selector-empty", func(c *slotbookv1alpha1.TenantClass) {
 			c.Spec.Monitoring.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{}}
 		}, []string{"spec.monitoring.namespaceSelector", "must select something"}},
+
+		{"valc-smtp-host-url", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.Host = "smtp://mail.example.com" }),
+			[]string{"spec.smtp.host", "must be a DNS name such as smtp.example.com or an IP address"}},
+		{"valc-smtp-host-port", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.Host = "mail.example.com:587" }),
+			[]string{"spec.smtp.host", "no scheme, port or path"}},
+		{"valc-smtp-host-empty", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.Host = "" }),
+			[]string{"spec.smtp.host", "at least 1 chars long"}},
+		{"valc-smtp-host-ip-outside-cidrs", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.Host = "192.0.2.25" }),
+			[]string{"spec.smtp", "smtp.egressCIDRs must include smtp.host when the host is an IP address"}},
+		{"valc-smtp-port-zero", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.Port = -1 }),
+			[]string{"spec.smtp.port", "greater than or equal to 1"}},
+		{"valc-smtp-port-too-big", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.Port = 65536 }),
+			[]string{"spec.smtp.port", "less than or equal to 65535"}},
+		{"valc-smtp-tls-plain", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.TLS = "None" }),
+			[]string{"spec.smtp.tls", "Unsupported value", `"StartTLS"`, `"Implicit"`}},
+		{"valc-smtp-from-no-at", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = "noreply" }),
+			[]string{"spec.smtp.from", "must be an e-mail address such as noreply@example.com"}},
+		{"valc-smtp-from-quoted-name", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = `"Slotbook, Inc" <noreply@example.com>` }),
+			[]string{"spec.smtp.from", "no quotes or commas"}},
+		{"valc-smtp-from-comma-name", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = "Slotbook, Inc <noreply@example.com>" }),
+			[]string{"spec.smtp.from", "must be an e-mail address"}},
+		{"valc-smtp-from-unclosed", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = "Slotbook <noreply@example.com" }),
+			[]string{"spec.smtp.from", "must be an e-mail address"}},
+		{"valc-smtp-from-bare-brackets", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = "<noreply@example.com>" }),
+			[]string{"spec.smtp.from", "must be an e-mail address"}},
+		{"valc-smtp-from-two", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = "a@example.com, b@example.com" }),
+			[]string{"spec.smtp.from", "must be an e-mail address"}},
+		{"valc-smtp-from-header-injection", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = "noreply@example.com\r\nBcc: victim@example.org" }),
+			[]string{"spec.smtp.from", "must be an e-mail address"}},
+		{"valc-smtp-credentials-name-empty", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.CredentialsSecretRef.Name = "" }),
+			[]string{"spec.smtp.credentialsSecretRef.name", "at least 1 chars long"}},
+		{"valc-smtp-egress-missing", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.EgressCIDRs = nil }),
+			[]string{"spec.smtp.egressCIDRs", "Required value"}},
+		{"valc-smtp-egress-empty", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.EgressCIDRs = []string{} }),
+			[]string{"spec.smtp.egressCIDRs", "at least 1 items"}},
+		{"valc-smtp-egress-not-cidr", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.EgressCIDRs = []string{"203.0.113.0/28", "mail.example.com"} }),
+			[]string{"spec.smtp.egressCIDRs[1]", "must be CIDRs"}},
+		{"valc-smtp-egress-host-bits", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.EgressCIDRs = []string{"203.0.113.7/28"} }),
+			[]string{"spec.smtp.egressCIDRs[0]", "must not have host bits set"}},
+		{"valc-smtp-egress-everything", smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.EgressCIDRs = []string{"0.0.0.0/0"} }),
+			[]string{"spec.smtp.egressCIDRs[0]", "must not be /0"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -472,6 +514,35 @@ func TestInvalidTenantClassesAreRejected(t *testing.T) {
 			assertRejected(t, err, c.want)
 		})
 	}
+}
+
+// testSMTP is a valid smtp section.
+func testSMTP() *slotbookv1alpha1.SMTPSpec {
+	return &slotbookv1alpha1.SMTPSpec{
+		Host:                 "smtp.example.com",
+		From:                 "noreply@booking.example.com",
+		CredentialsSecretRef: slotbookv1alpha1.SecretReference{Namespace: "slotbook-system", Name: "smtp-credentials"},
+		EgressCIDRs:          []string{"203.0.113.0/28"},
+	}
+}
+
+// smtpMutation gives a class testSMTP changed by mutate.
+func smtpMutation(mutate func(*slotbookv1alpha1.SMTPSpec)) func(*slotbookv1alpha1.TenantClass) {
+	return func(c *slotbookv1alpha1.TenantClass) {
+		c.Spec.SMTP = testSMTP()
+		mutate(c.Spec.SMTP)
+	}
+}
+
+// validSMTPFroms are smtp.from values the API accepts. Each must also be a single address to Go's
+// net/mail (which the app parses it with), with the address part as given.
+var validSMTPFroms = map[string]string{
+	"noreply@booking.example.com":                      "noreply@booking.example.com",
+	"Slotbook <noreply@booking.example.com>":           "noreply@booking.example.com",
+	"Salon Müller & Söhne <termine@example.de>":        "termine@example.de",
+	"J. O'Brien-Smith <o'brien@example.ie>":            "o'brien@example.ie",
+	"Bookings+Alerts 24_7 <a+b@xn--bcher-kva.example>": "a+b@xn--bcher-kva.example",
+	"Запись <noreply@example.com>":                     "noreply@example.com",
 }
 
 // TestValidClassAndTenantValuesAreAccepted pins the other side: values documented as valid,
@@ -488,12 +559,49 @@ func TestValidClassAndTenantValuesAreAccepted(t *testing.T) {
 	}
 	class = testClass("valc-defaults", "valc-creds")
 	class.Spec.TLS.IssuerRef.Kind = ""
+	class.Spec.SMTP = testSMTP()
 	if err := k8s.Create(ctx, class, client.DryRunAll); err != nil {
 		t.Fatalf("a valid class was rejected: %v", err)
 	}
 	if class.Spec.TLS.IssuerRef.Kind != "ClusterIssuer" || class.Spec.TLS.IssuerRef.Group != "cert-manager.io" ||
 		class.Spec.App.ImagePullPolicy != "IfNotPresent" {
 		t.Errorf("class defaults not applied: issuerRef %+v, imagePullPolicy %q", class.Spec.TLS.IssuerRef, class.Spec.App.ImagePullPolicy)
+	}
+	if class.Spec.SMTP.Port != 587 || class.Spec.SMTP.TLS != slotbookv1alpha1.SMTPStartTLS {
+		t.Errorf("smtp defaults not applied: port %d, tls %q", class.Spec.SMTP.Port, class.Spec.SMTP.TLS)
+	}
+
+	// Valid mail servers: names and IPs (inside egressCIDRs), either TLS mode, ports at the edges.
+	for i, smtp := range []func(*slotbookv1alpha1.SMTPSpec){
+		func(s *slotbookv1alpha1.SMTPSpec) { s.Host = "mailpit.mail.svc"; s.Port = 1025 },
+		func(s *slotbookv1alpha1.SMTPSpec) {
+			s.Host = "SMTP.Example.COM"
+			s.Port = 465
+			s.TLS = slotbookv1alpha1.SMTPImplicitTLS
+		},
+		func(s *slotbookv1alpha1.SMTPSpec) { s.Host = "mailrelay"; s.Port = 1 },
+		func(s *slotbookv1alpha1.SMTPSpec) { s.Host = "203.0.113.9"; s.Port = 65535 },
+		func(s *slotbookv1alpha1.SMTPSpec) {
+			s.Host = "2001:db8::25"
+			s.EgressCIDRs = []string{"203.0.113.0/28", "2001:db8::/64"}
+		},
+	} {
+		class := testClass(fmt.Sprintf("valc-smtp-%d", i), "valc-creds")
+		smtpMutation(smtp)(class)
+		if err := k8s.Create(ctx, class, client.DryRunAll); err != nil {
+			t.Errorf("a valid smtp %+v was rejected: %v", class.Spec.SMTP, err)
+		}
+	}
+	for from, addr := range validSMTPFroms {
+		class := testClass("valc-smtp-from", "valc-creds")
+		smtpMutation(func(s *slotbookv1alpha1.SMTPSpec) { s.From = from })(class)
+		if err := k8s.Create(ctx, class, client.DryRunAll); err != nil {
+			t.Errorf("smtp.from %q was rejected: %v", from, err)
+		}
+		parsed, err := mail.ParseAddress(from)
+		if err != nil || parsed.Address != addr {
+			t.Errorf("net/mail parses smtp.from %q as %v (%v), want address %q", from, parsed, err, addr)
+		}
 	}
 
 	// Valid tenant values at the edges of their ranges.

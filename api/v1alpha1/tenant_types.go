@@ -235,6 +235,16 @@ type OwnerSetupStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
+// SMTPStatus is the mail server a tenant's app is configured with (never its credentials).
+type SMTPStatus struct {
+	// Server is host:port.
+	Server string `json:"server"`
+	// TLS is how the connection is encrypted: StartTLS or Implicit.
+	TLS SMTPTLSMode `json:"tls"`
+	// From is the sender address of the tenant's mail.
+	From string `json:"from"`
+}
+
 // Condition types of a Tenant. Ready, Reconciling and Stalled follow kstatus, so kubectl wait,
 // Argo CD and Flux understand a Tenant's health.
 const (
@@ -277,6 +287,12 @@ type TenantStatus struct {
 	// last rolled them out to the app's pods.
 	// +optional
 	Security *SecuritySpec `json:"security,omitempty"`
+
+	// SMTP is the mail server the app sends through, from the class's spec.smtp (defaults filled
+	// in, no credentials), as the operator last rolled it out to the app's pods. Absent when the
+	// class configures no mail server: the app then sends no e-mail.
+	// +optional
+	SMTP *SMTPStatus `json:"smtp,omitempty"`
 
 	// OwnerSetup is the state of the owner setup Job, present while spec.owner is set. Its log
 	// (kubectl -n <namespace> logs job/<jobName>) holds the one-time setup link.

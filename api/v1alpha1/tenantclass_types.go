@@ -44,6 +44,72 @@ type TenantClassSpec struct {
 	// Monitoring says which namespaces may scrape tenants' metrics ports.
 	// +optional
 	Monitoring MonitoringSpec `json:"monitoring,omitempty"`
+
+	// SMTP is the mail server tenants' booking apps send e-mail through (confirmations,
+	// reminders, account links). When unset the apps get no mail settings and may not open
+	// connections to any mail server.
+	// +kubebuilder:validation:XValidation:rule="!isIP(self.host) || self.egressCIDRs.exists(c, isCIDR(c) && cidr(c).containsIP(self.host))",message="smtp.egressCIDRs must include smtp.host when the host is an IP address, or the apps could not reach it"
+	// +optional
+	SMTP *SMTPSpec `json:"smtp,omitempty"`
+}
+
+// SMTPTLSMode says how the connection to the mail server is encrypted. There is no plain-text mode.
+// +kubebuilder:validation:Enum=StartTLS;Implicit
+type SMTPTLSMode string
+
+const (
+	// SMTPStartTLS connects in plain text and upgrades with STARTTLS before anything else is sent
+	// (submission, usually port 587); a server that does not offer STARTTLS is refused.
+	SMTPStartTLS SMTPTLSMode = "StartTLS"
+	// SMTPImplicitTLS speaks TLS from the first byte (SMTPS, usually port 465).
+	SMTPImplicitTLS SMTPTLSMode = "Implicit"
+)
+
+// SMTPSpec is the mail server of a class's tenants. The apps always encrypt (STARTTLS or implicit
+// TLS) and verify the server's certificate against the system roots.
+type SMTPSpec struct {
+	// Host is the mail server's DNS name or IP address (no scheme or port). With a name, the
+	// addresses it resolves to must lie in egressCIDRs.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="isIP(self) || self.matches('^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?\\\\.)*[A-Za-z]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$')",message="smtp.host must be a DNS name such as smtp.example.com or an IP address (no scheme, port or path)"
+	Host string `json:"host"`
+
+	// Port is the mail server's TCP port: 587 (submission with STARTTLS) by default, usually 465
+	// with tls: Implicit.
+	// +kubebuilder:default=587
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port int32 `json:"port,omitempty"`
+
+	// From is the sender of tenants' mail: an address, optionally with a display name, e.g.
+	// noreply@booking.example.com or Slotbook <noreply@booking.example.com>. The display name may
+	// hold letters (any script), digits, spaces and . ' & + _ - (no quotes, commas or brackets).
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([\\\\p{L}\\\\p{N}][\\\\p{L}\\\\p{N} .\\'&+_-]{0,63} <)?[A-Za-z0-9.!#$%&\\'*+/=?^_{|}~-]+@[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)+>?$') && self.contains('<') == self.endsWith('>')",message="smtp.from must be an e-mail address such as noreply@example.com, optionally with a display name as in Slotbook <noreply@example.com> (letters, digits, spaces and . ' & + _ - only; no quotes or commas)"
+	From string `json:"from"`
+
+	// TLS is StartTLS (the default) or Implicit. Plain-text SMTP is not offered.
+	// +kubebuilder:default=StartTLS
+	// +optional
+	TLS SMTPTLSMode `json:"tls,omitempty"`
+
+	// CredentialsSecretRef names the Secret with the SMTP login (keys username and password). Both
+	// keys are copied into each tenant namespace (Secret smtp-credentials) and given to the app.
+	CredentialsSecretRef SecretReference `json:"credentialsSecretRef"`
+
+	// EgressCIDRs are the mail server's addresses: the apps may open connections to them on Port,
+	// and to nothing else outside the cluster.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="smtp.egressCIDRs entries must be CIDRs such as 192.0.2.25/32 or 192.0.2.0/28"
+	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || cidr(self) == cidr(self).masked()",message="smtp.egressCIDRs entries must not have host bits set: write the network address, e.g. 192.0.2.0/28 rather than 192.0.2.25/28"
+	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() > 0",message="smtp.egressCIDRs entries must not be /0: list the mail server's addresses, not the whole internet"
+	// +listType=set
+	EgressCIDRs []string `json:"egressCIDRs"`
 }
 
 // IngressSpec says how tenants' booking sites are exposed.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net"
 	"strconv"
 	"strings"
 
@@ -61,9 +62,37 @@ func EffectiveSecurity(t *slotbookv1alpha1.Tenant) slotbookv1alpha1.SecuritySpec
 	return sec
 }
 
+// EffectiveSMTP is the class's mail server with defaults filled in (port 587, StartTLS), or nil
+// when the class configures none: what the app runs with, and what the Tenant's status reports.
+func EffectiveSMTP(class *slotbookv1alpha1.TenantClass) *slotbookv1alpha1.SMTPSpec {
+	if class.Spec.SMTP == nil {
+		return nil
+	}
+	smtp := class.Spec.SMTP.DeepCopy()
+	if smtp.Port == 0 {
+		smtp.Port = 587
+	}
+	if smtp.TLS == "" {
+		smtp.TLS = slotbookv1alpha1.SMTPStartTLS
+	}
+	return smtp
+}
+
+// SMTPServer is host:port of a mail server (an IPv6 host in brackets).
+func SMTPServer(smtp *slotbookv1alpha1.SMTPSpec) string {
+	return net.JoinHostPort(smtp.Host, strconv.Itoa(int(smtp.Port)))
+}
+
+// smtpTLSEnv is SLOTBOOK_SMTP_TLS's value for a TLS mode.
+var smtpTLSEnv = map[slotbookv1alpha1.SMTPTLSMode]string{
+	slotbookv1alpha1.SMTPStartTLS:    "starttls",
+	slotbookv1alpha1.SMTPImplicitTLS: "implicit",
+}
+
 // AppEnv is the app's configuration contract: exactly these variables, in this order
-// (SLOTBOOK_TRUSTED_PROXIES only when the class lists ingress.proxyCIDRs). Every container running
-// the app image (the Deployment's and the owner setup Job's) gets it through appContainer.
+// (SLOTBOOK_TRUSTED_PROXIES only when the class lists ingress.proxyCIDRs, the SLOTBOOK_SMTP_*
+// variables only when the class sets smtp). Every container running the app image (the
+// Deployment's and the owner setup Job's) gets it through appContainer.
 func AppEnv(in Inputs) []corev1.EnvVar {
 	sec := EffectiveSecurity(in.Tenant)
 	timeZone := in.Tenant.Spec.TimeZone
@@ -84,6 +113,16 @@ func AppEnv(in Inputs) []corev1.EnvVar {
 	if proxies := in.Class.Spec.Ingress.ProxyCIDRs; len(proxies) > 0 {
 		env = append(env, corev1.EnvVar{Name: "SLOTBOOK_TRUSTED_PROXIES", Value: strings.Join(proxies, ",")})
 	}
+	if smtp := EffectiveSMTP(in.Class); smtp != nil {
+		env = append(env,
+			corev1.EnvVar{Name: "SLOTBOOK_SMTP_HOST", Value: smtp.Host},
+			corev1.EnvVar{Name: "SLOTBOOK_SMTP_PORT", Value: strconv.Itoa(int(smtp.Port))},
+			corev1.EnvVar{Name: "SLOTBOOK_SMTP_FROM", Value: smtp.From},
+			corev1.EnvVar{Name: "SLOTBOOK_SMTP_USERNAME", ValueFrom: secretKey(SMTPCredentialsSecretName, SMTPUsernameKey)},
+			corev1.EnvVar{Name: "SLOTBOOK_SMTP_PASSWORD", ValueFrom: secretKey(SMTPCredentialsSecretName, SMTPPasswordKey)},
+			corev1.EnvVar{Name: "SLOTBOOK_SMTP_TLS", Value: smtpTLSEnv[smtp.TLS]},
+		)
+	}
 	return env
 }
 
@@ -101,6 +140,10 @@ func ConfigChecksum(in Inputs) string {
 		fmt.Fprintf(h, "%s=%s\n", e.Name, e.Value)
 	}
 	fmt.Fprintf(h, "session=%s\ndatabase=%s\n", in.SessionKey, DatabaseURL(in))
+	// Only with a mail server, so that classes without one keep their checksum (no roll).
+	if in.Class.Spec.SMTP != nil {
+		fmt.Fprintf(h, "smtp-username=%q\nsmtp-password=%q\n", in.SMTPCredentials[SMTPUsernameKey], in.SMTPCredentials[SMTPPasswordKey])
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

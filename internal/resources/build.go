@@ -19,6 +19,7 @@ func Build(in Inputs) ([]client.Object, error) {
 		LimitRange(in),
 		BackupCredentialsSecret(in),
 		BackupEndpointCASecret(in),
+		SMTPCredentialsSecret(in),
 		DatabaseSecret(in),
 		SessionSecret(in),
 		ObjectStore(in),

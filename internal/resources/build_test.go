@@ -168,8 +168,26 @@ func fullClass() *slotbookv1alpha1.TenantClass {
 		Monitoring: slotbookv1alpha1.MonitoringSpec{NamespaceSelector: &metav1.LabelSelector{
 			MatchLabels: map[string]string{corev1.LabelMetadataName: "monitoring"},
 		}},
+		SMTP: &slotbookv1alpha1.SMTPSpec{
+			Host:                 "smtp.mail.example",
+			Port:                 465,
+			From:                 "ACME Bookings <noreply@acme.example>",
+			TLS:                  slotbookv1alpha1.SMTPImplicitTLS,
+			CredentialsSecretRef: slotbookv1alpha1.SecretReference{Namespace: "mail", Name: "smtp-login"},
+			EgressCIDRs:          []string{"192.0.2.25/32", "2001:db8:25::/64"},
+		},
 	}
 	return c
+}
+
+// smtpCredentials is the data of a class's SMTP credentials Secret, with a key the app does not
+// need (which must not be copied).
+func smtpCredentials() map[string][]byte {
+	return map[string][]byte{
+		"username": []byte("bookings@acme.example"),
+		"password": []byte("smtp-p@ss word"),
+		"note":     []byte("rotated by the mail team"),
+	}
 }
 
 // minimalInputs are the Inputs of minimalTenant in minimalClass, with one IPv4 API server endpoint.
@@ -194,6 +212,7 @@ func fullInputs() Inputs {
 	in.Tenant = fullTenant()
 	in.Class = fullClass()
 	in.BackupEndpointCA = map[string][]byte{"ca.crt": []byte("-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n")}
+	in.SMTPCredentials = smtpCredentials()
 	in.APIServerEndpoints = []Endpoint{
 		{Addr: netip.MustParseAddr("2001:db8::10"), Port: 6443},
 		{Addr: netip.MustParseAddr("192.0.2.10"), Port: 6443},

@@ -34,6 +34,9 @@ type Inputs struct {
 	BackupCredentials map[string][]byte
 	// BackupEndpointCA is the data of the class's object store CA Secret, if the class names one.
 	BackupEndpointCA map[string][]byte
+	// SMTPCredentials is the data of the class's SMTP credentials Secret (keys username and
+	// password), if the class configures a mail server.
+	SMTPCredentials map[string][]byte
 	// APIServerEndpoints are the kube-apiserver addresses (from the `kubernetes` EndpointSlices),
 	// which the database pods must reach.
 	APIServerEndpoints []Endpoint
@@ -52,6 +55,8 @@ func (in Inputs) validate() error {
 		return fmt.Errorf("no session key")
 	case in.DatabasePassword == "":
 		return fmt.Errorf("no database password")
+	case in.Class.Spec.SMTP != nil && (len(in.SMTPCredentials[SMTPUsernameKey]) == 0 || len(in.SMTPCredentials[SMTPPasswordKey]) == 0):
+		return fmt.Errorf("no SMTP credentials (keys %s and %s)", SMTPUsernameKey, SMTPPasswordKey)
 	}
 	return nil
 }

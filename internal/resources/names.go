@@ -11,6 +11,7 @@ const (
 	ScheduledBackupName         = "scheduled-backup"
 	BackupCredentialsSecretName = "backup-credentials"
 	BackupEndpointCASecretName  = "backup-endpoint-ca"
+	SMTPCredentialsSecretName   = "smtp-credentials"
 	DatabaseSecretName          = "booking-database"
 	SessionSecretName           = "booking-session"
 	AppName                     = "booking"

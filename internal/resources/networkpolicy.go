@@ -23,6 +23,7 @@ const (
 	NetpolOperatorToPostgres    = "allow-cnpg-operator-to-postgres"
 	NetpolPostgresToAPIServer   = "allow-postgres-to-apiserver"
 	NetpolPostgresToObjectStore = "allow-postgres-to-object-store"
+	NetpolAppToSMTP             = "allow-smtp"
 	NetpolMonitoring            = "allow-monitoring"
 	NetpolACMESolver            = "allow-ingress-controller-to-acme-solver"
 )
@@ -96,6 +97,9 @@ func NetworkPolicies(in Inputs) []*networkingv1.NetworkPolicy {
 	if p := postgresToObjectStore(in, postgresPods); p != nil {
 		policies = append(policies, p)
 	}
+	if p := appToSMTP(in, appPods); p != nil {
+		policies = append(policies, p)
+	}
 	if sel := in.Class.Spec.Monitoring.NamespaceSelector; sel != nil {
 		policies = append(policies, netpol(in, NetpolMonitoring, metav1.LabelSelector{}, ingressOnly, []networkingv1.NetworkPolicyIngressRule{{
 			From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: sel.DeepCopy()}},
@@ -163,6 +167,23 @@ func postgresToObjectStore(in Inputs, postgresPods metav1.LabelSelector) *networ
 	}
 	return netpol(in, NetpolPostgresToObjectStore, *postgresPods.DeepCopy(), egressOnly, nil,
 		[]networkingv1.NetworkPolicyEgressRule{{To: peers, Ports: ports}})
+}
+
+// appToSMTP lets the app's pods (not the owner setup Job's) reach the class's mail server: its
+// addresses, its port. nil when the class configures no mail server.
+func appToSMTP(in Inputs, appPods metav1.LabelSelector) *networkingv1.NetworkPolicy {
+	smtp := EffectiveSMTP(in.Class)
+	if smtp == nil || len(smtp.EgressCIDRs) == 0 {
+		return nil // an egress rule without peers would allow every destination
+	}
+	var peers []networkingv1.NetworkPolicyPeer
+	for _, cidr := range smtp.EgressCIDRs {
+		peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
+	}
+	return netpol(in, NetpolAppToSMTP, *appPods.DeepCopy(), egressOnly, nil, []networkingv1.NetworkPolicyEgressRule{{
+		To:    peers,
+		Ports: []networkingv1.NetworkPolicyPort{port(corev1.ProtocolTCP, smtp.Port)},
+	}})
 }
 
 func netpol(in Inputs, name string, pods metav1.LabelSelector, types []networkingv1.PolicyType,

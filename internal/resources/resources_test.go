@@ -2,6 +2,7 @@ package resources
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"path"
@@ -44,7 +45,22 @@ var propertyCases = append(slices.Clone(goldenCases), []struct {
 		in.Tenant.Spec.Suspend = true
 		return in
 	}},
+	{"smtp-minimal", smtpMinimalInputs},
 }...)
+
+// smtpMinimalInputs are minimalInputs in a class whose smtp has only its required fields, as if
+// the API server's defaulting had not run (the builders must fill in port 587 and StartTLS).
+func smtpMinimalInputs() Inputs {
+	in := minimalInputs()
+	in.Class.Spec.SMTP = &slotbookv1alpha1.SMTPSpec{
+		Host:                 "mail.example.net",
+		From:                 "noreply@booking.example.net",
+		CredentialsSecretRef: slotbookv1alpha1.SecretReference{Namespace: "slotbook-system", Name: "smtp"},
+		EgressCIDRs:          []string{"203.0.113.0/28"},
+	}
+	in.SMTPCredentials = map[string][]byte{"username": []byte("u"), "password": []byte("p")}
+	return in
+}
 
 func mustBuild(t *testing.T, in Inputs) []client.Object {
 	t.Helper()
@@ -324,13 +340,35 @@ func TestAppEnv(t *testing.T) {
 			"SLOTBOOK_LISTEN_ADDR":          ":8080",
 			"SLOTBOOK_METRICS_ADDR":         ":9090",
 		}},
-		{"full", fullInputs(), []string{"SLOTBOOK_TRUSTED_PROXIES"}, map[string]string{
+		{"full", fullInputs(), []string{"SLOTBOOK_TRUSTED_PROXIES",
+			"SLOTBOOK_SMTP_HOST", "SLOTBOOK_SMTP_PORT", "SLOTBOOK_SMTP_FROM", "SLOTBOOK_SMTP_USERNAME", "SLOTBOOK_SMTP_PASSWORD", "SLOTBOOK_SMTP_TLS",
+		}, map[string]string{
 			"SLOTBOOK_TRUSTED_PROXIES":      "10.42.0.0/16,fd00:10:42::/56",
+			"SLOTBOOK_SMTP_HOST":            "smtp.mail.example",
+			"SLOTBOOK_SMTP_PORT":            "465",
+			"SLOTBOOK_SMTP_FROM":            "ACME Bookings <noreply@acme.example>",
+			"SLOTBOOK_SMTP_TLS":             "implicit",
 			"SLOTBOOK_BASE_URL":             "https://booking.acme.example",
 			"SLOTBOOK_MFA":                  "Required",
 			"SLOTBOOK_SESSION_IDLE_TIMEOUT": "30m",
 			"SLOTBOOK_PASSWORD_MIN_LENGTH":  "16",
 			"SLOTBOOK_TIMEZONE":             "America/New_York",
+			"SLOTBOOK_LISTEN_ADDR":          ":8080",
+			"SLOTBOOK_METRICS_ADDR":         ":9090",
+		}},
+		// Defaults filled in by the builder: port 587, STARTTLS.
+		{"smtp-minimal", smtpMinimalInputs(), []string{
+			"SLOTBOOK_SMTP_HOST", "SLOTBOOK_SMTP_PORT", "SLOTBOOK_SMTP_FROM", "SLOTBOOK_SMTP_USERNAME", "SLOTBOOK_SMTP_PASSWORD", "SLOTBOOK_SMTP_TLS",
+		}, map[string]string{
+			"SLOTBOOK_SMTP_HOST":            "mail.example.net",
+			"SLOTBOOK_SMTP_PORT":            "587",
+			"SLOTBOOK_SMTP_FROM":            "noreply@booking.example.net",
+			"SLOTBOOK_SMTP_TLS":             "starttls",
+			"SLOTBOOK_BASE_URL":             "https://booking.acme.example",
+			"SLOTBOOK_MFA":                  "Optional",
+			"SLOTBOOK_SESSION_IDLE_TIMEOUT": "15m",
+			"SLOTBOOK_PASSWORD_MIN_LENGTH":  "12",
+			"SLOTBOOK_TIMEZONE":             "Europe/Berlin",
 			"SLOTBOOK_LISTEN_ADDR":          ":8080",
 			"SLOTBOOK_METRICS_ADDR":         ":9090",
 		}},
@@ -345,9 +383,12 @@ func TestAppEnv(t *testing.T) {
 			if want := append(slices.Clone(wantNames), tc.extra...); !slices.Equal(names, want) {
 				t.Fatalf("env names = %v\nwant          %v", names, want)
 			}
+			// Secrets reach the app only through secretKeyRefs, never as literal values.
 			secretRefs := map[string][2]string{
-				"SLOTBOOK_DATABASE_URL": {DatabaseSecretName, "url"},
-				"SLOTBOOK_SESSION_KEY":  {SessionSecretName, "key"},
+				"SLOTBOOK_DATABASE_URL":  {DatabaseSecretName, "url"},
+				"SLOTBOOK_SESSION_KEY":   {SessionSecretName, "key"},
+				"SLOTBOOK_SMTP_USERNAME": {SMTPCredentialsSecretName, "username"},
+				"SLOTBOOK_SMTP_PASSWORD": {SMTPCredentialsSecretName, "password"},
 			}
 			for _, e := range env {
 				if ref, ok := secretRefs[e.Name]; ok {
@@ -484,11 +525,18 @@ func TestConfigChecksum(t *testing.T) {
 		{"environment", func(in *Inputs) { in.Tenant.Spec.Environment = slotbookv1alpha1.EnvironmentStaging }, false},
 		{"tenant UID", func(in *Inputs) { in.Tenant.UID = "another-uid" }, false},
 		{"trusted proxies", func(in *Inputs) { in.Class.Spec.Ingress.ProxyCIDRs = []string{"10.42.0.0/16"} }, true},
-		{"class without proxies", func(in *Inputs) { in.Class = fullClass(); in.Class.Spec.Ingress.ProxyCIDRs = nil }, false},
+		{"class without proxies", func(in *Inputs) {
+			in.Class = fullClass()
+			in.Class.Spec.Ingress.ProxyCIDRs = nil
+			in.Class.Spec.SMTP = nil
+		}, false},
 		{"owner", func(in *Inputs) { in.Tenant.Spec.Owner = &slotbookv1alpha1.OwnerSpec{Email: "owner@acme.example"} }, false},
 		{"backup credentials", func(in *Inputs) { in.BackupCredentials = map[string][]byte{"ACCESS_KEY_ID": []byte("x")} }, false},
 		{"apiserver endpoints", func(in *Inputs) { in.APIServerEndpoints = fullInputs().APIServerEndpoints }, false},
 		{"released", func(in *Inputs) { in.Released = true }, false},
+		{"smtp added", func(in *Inputs) { *in = smtpMinimalInputs() }, true},
+		// Credentials of a mail server the class does not use change nothing.
+		{"smtp credentials without smtp", func(in *Inputs) { in.SMTPCredentials = smtpCredentials() }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -500,6 +548,40 @@ func TestConfigChecksum(t *testing.T) {
 			}
 			if got != ConfigChecksum(in) {
 				t.Errorf("checksum not stable across calls")
+			}
+		})
+	}
+}
+
+// TestConfigChecksumSMTP: every mail setting and both credentials roll the pods; what only the
+// network policy uses does not.
+func TestConfigChecksumSMTP(t *testing.T) {
+	base := ConfigChecksum(smtpMinimalInputs())
+	tests := []struct {
+		name    string
+		mutate  func(in *Inputs)
+		changes bool
+	}{
+		{"host", func(in *Inputs) { in.Class.Spec.SMTP.Host = "mail2.example.net" }, true},
+		{"port", func(in *Inputs) { in.Class.Spec.SMTP.Port = 2525 }, true},
+		{"from", func(in *Inputs) { in.Class.Spec.SMTP.From = "Bookings <noreply@booking.example.net>" }, true},
+		{"tls", func(in *Inputs) { in.Class.Spec.SMTP.TLS = slotbookv1alpha1.SMTPImplicitTLS }, true},
+		{"username", func(in *Inputs) { in.SMTPCredentials["username"] = []byte("u2") }, true},
+		{"password", func(in *Inputs) { in.SMTPCredentials["password"] = []byte("p2") }, true},
+		{"smtp removed", func(in *Inputs) { in.Class.Spec.SMTP = nil }, true},
+
+		{"explicit default port", func(in *Inputs) { in.Class.Spec.SMTP.Port = 587 }, false},
+		{"explicit default tls", func(in *Inputs) { in.Class.Spec.SMTP.TLS = slotbookv1alpha1.SMTPStartTLS }, false},
+		{"egress CIDRs", func(in *Inputs) { in.Class.Spec.SMTP.EgressCIDRs = []string{"198.51.100.0/24"} }, false},
+		{"credentials Secret name", func(in *Inputs) { in.Class.Spec.SMTP.CredentialsSecretRef.Name = "other" }, false},
+		{"unused credentials key", func(in *Inputs) { in.SMTPCredentials["note"] = []byte("x") }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := smtpMinimalInputs()
+			tc.mutate(&in)
+			if changed := ConfigChecksum(in) != base; changed != tc.changes {
+				t.Errorf("checksum changed = %v, want %v", changed, tc.changes)
 			}
 		})
 	}
@@ -669,7 +751,49 @@ func TestNetworkPolicies(t *testing.T) {
 			if monitoring := findPolicy(policies, NetpolMonitoring); (monitoring != nil) != (in.Class.Spec.Monitoring.NamespaceSelector != nil) {
 				t.Errorf("%s present = %v, class monitoring selector set = %v", NetpolMonitoring, monitoring != nil, in.Class.Spec.Monitoring.NamespaceSelector != nil)
 			}
+			checkSMTPPolicy(t, in, findPolicy(policies, NetpolAppToSMTP))
 		})
+	}
+}
+
+// checkSMTPPolicy: with a mail server the app's pods (only they) may reach exactly its CIDRs on
+// exactly its port; without one there is no such policy.
+func checkSMTPPolicy(t *testing.T, in Inputs, p *networkingv1.NetworkPolicy) {
+	t.Helper()
+	smtp := in.Class.Spec.SMTP
+	if (p != nil) != (smtp != nil) {
+		t.Fatalf("%s present = %v, class smtp set = %v", NetpolAppToSMTP, p != nil, smtp != nil)
+	}
+	if p == nil {
+		return
+	}
+	if !equality.Semantic.DeepEqual(p.Spec.PodSelector, metav1.LabelSelector{MatchLabels: appSelectorLabels(in)}) {
+		t.Errorf("%s must select the app's pods, selects %+v", p.Name, p.Spec.PodSelector)
+	}
+	if !slices.Equal(p.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}) || len(p.Spec.Ingress) != 0 {
+		t.Errorf("%s must be egress only: %v", p.Name, p.Spec.PolicyTypes)
+	}
+	if len(p.Spec.Egress) != 1 {
+		t.Fatalf("%s: %d egress rules, want 1", p.Name, len(p.Spec.Egress))
+	}
+	var cidrs []string
+	for _, peer := range p.Spec.Egress[0].To {
+		if peer.IPBlock == nil || len(peer.IPBlock.Except) > 0 {
+			t.Errorf("%s: peer %+v, want a plain ipBlock", p.Name, peer)
+			continue
+		}
+		cidrs = append(cidrs, peer.IPBlock.CIDR)
+	}
+	if !slices.Equal(cidrs, smtp.EgressCIDRs) {
+		t.Errorf("%s CIDRs = %v, want the class's %v", p.Name, cidrs, smtp.EgressCIDRs)
+	}
+	wantPort := smtp.Port
+	if wantPort == 0 {
+		wantPort = 587
+	}
+	ports := p.Spec.Egress[0].Ports
+	if len(ports) != 1 || *ports[0].Protocol != corev1.ProtocolTCP || ports[0].Port.IntVal != wantPort {
+		t.Errorf("%s ports = %+v, want TCP %d only", p.Name, ports, wantPort)
 	}
 }
 
@@ -965,10 +1089,31 @@ func TestCopiedSecretsAreCopies(t *testing.T) {
 	in := fullInputs()
 	creds := BackupCredentialsSecret(in)
 	ca := BackupEndpointCASecret(in)
+	smtp := SMTPCredentialsSecret(in)
 	creds.Data["ACCESS_KEY_ID"][0] = 'X'
 	ca.Data["ca.crt"][0] = 'X'
-	if string(in.BackupCredentials["ACCESS_KEY_ID"]) != "AKIAEXAMPLE" || in.BackupEndpointCA["ca.crt"][0] != '-' {
+	smtp.Data["password"][0] = 'X'
+	if string(in.BackupCredentials["ACCESS_KEY_ID"]) != "AKIAEXAMPLE" || in.BackupEndpointCA["ca.crt"][0] != '-' ||
+		string(in.SMTPCredentials["password"]) != "smtp-p@ss word" {
 		t.Errorf("copied secrets share their data with the inputs")
+	}
+}
+
+func TestSMTPCredentialsSecret(t *testing.T) {
+	in := fullInputs()
+	s := one[*corev1.Secret](t, mustBuild(t, in), SMTPCredentialsSecretName)
+	if want := []string{"password", "username"}; !slices.Equal(slices.Sorted(maps.Keys(s.Data)), want) {
+		t.Errorf("copied keys %v, want only %v", slices.Sorted(maps.Keys(s.Data)), want)
+	}
+	if string(s.Data["username"]) != "bookings@acme.example" || string(s.Data["password"]) != "smtp-p@ss word" {
+		t.Errorf("copied data %q", s.Data)
+	}
+	in.Class.Spec.SMTP = nil
+	absent[*corev1.Secret](t, mustBuild(t, in), SMTPCredentialsSecretName)
+	for _, e := range AppEnv(in) {
+		if strings.HasPrefix(e.Name, "SLOTBOOK_SMTP_") {
+			t.Errorf("class without smtp: %s set", e.Name)
+		}
 	}
 }
 
@@ -1160,6 +1305,11 @@ func TestBuildErrors(t *testing.T) {
 		{"no class", func(in *Inputs) { in.Class = nil }, "no tenant class"},
 		{"no session key", func(in *Inputs) { in.SessionKey = "" }, "no session key"},
 		{"no database password", func(in *Inputs) { in.DatabasePassword = "" }, "no database password"},
+		{"no smtp credentials", func(in *Inputs) { in.Class.Spec.SMTP = smtpMinimalInputs().Class.Spec.SMTP }, "no SMTP credentials"},
+		{"no smtp password", func(in *Inputs) {
+			*in = smtpMinimalInputs()
+			delete(in.SMTPCredentials, "password")
+		}, "no SMTP credentials"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

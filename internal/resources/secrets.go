@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -63,9 +64,30 @@ func BackupEndpointCASecret(in Inputs) *corev1.Secret {
 	return copiedSecret(in, BackupEndpointCASecretName, in.BackupEndpointCA)
 }
 
-func copiedSecret(in Inputs, name string, data map[string][]byte) *corev1.Secret {
+// Keys of the SMTP credentials Secret, in the class's namespace and in the tenant's.
+const (
+	SMTPUsernameKey = "username"
+	SMTPPasswordKey = "password"
+)
+
+// SMTPCredentialsSecret is the copy of the class's SMTP login in the tenant namespace, which the
+// app reads through secretKeyRefs; nil when the class configures no mail server. Only the two
+// keys the app uses are copied.
+func SMTPCredentialsSecret(in Inputs) *corev1.Secret {
+	if in.Class.Spec.SMTP == nil {
+		return nil
+	}
+	return copiedSecret(in, SMTPCredentialsSecretName, in.SMTPCredentials, SMTPUsernameKey, SMTPPasswordKey)
+}
+
+// copiedSecret is the tenant namespace's copy of a Secret the class names: all its keys, or only
+// the given ones.
+func copiedSecret(in Inputs, name string, data map[string][]byte, onlyKeys ...string) *corev1.Secret {
 	copied := make(map[string][]byte, len(data))
 	for k, v := range data {
+		if len(onlyKeys) > 0 && !slices.Contains(onlyKeys, k) {
+			continue
+		}
 		copied[k] = append([]byte(nil), v...)
 	}
 	return &corev1.Secret{
