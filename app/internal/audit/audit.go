@@ -34,7 +34,8 @@ type Entry struct {
 // MaxDiffBytes is the largest diff Append accepts, as JSON.
 const MaxDiffBytes = 64 << 10
 
-// lockKey is the key of the transaction-scoped advisory lock that serialises appends: "slotaudt".
+// lockKey is the key of the transaction-scoped advisory lock that serialises appends: "slotaudt"
+// (8317145157488436340). The database function audit_append takes it (migration 00005).
 const lockKey int64 = 0x736c6f74_61756474
 
 // prevHashIndex is the unique index that keeps the chain from forking.

@@ -13,8 +13,59 @@
 // snapshot predates a concurrent append, Append fails with ErrChainConflict (the chain never
 // forks), and the caller retries.
 //
+// The chain step runs inside PostgreSQL, in the function audit_append (migration 00005): it
+// takes the lock, reads the last row's hash (a new snapshot per statement, so after the lock it
+// sees the previous holder's committed row), computes the hash below and inserts the row, with
+// no round trip to the application in between. The application prepares the entry (Prepare:
+// checks, actor and request id from the context, the time, the diff as canonical JSON), and
+// either calls the function on its own (Append) or in the very statement that makes the change
+// (CallSQL, Args, AppendError): a booking, its audit row and the COMMIT are then one statement
+// and one implicit transaction, and the lock is released by that commit without waiting for a
+// client. The function hashes the canonical JSON it is given and stores it as jsonb; jsonb
+// renders it differently (key order, number notation), but canonicalising that rendering gives
+// back the same bytes, which is what Verify recomputes (tested with random awkward values).
+// The canonical serialisation itself is computed in SQL from the stored values (occurred_at
+// formatted in UTC, so the session's time zone does not matter).
+//
+// The lock makes audited writes of the whole business one queue: every audited transaction holds
+// it from its append to its commit. With synchronous_commit on, that includes the commit's WAL
+// flush, so audited writes cannot commit faster than one flush each; measured figures are in
+// docs/benchmarks.md.
+//
 // An entry without Actor or RequestID takes them from the context (WithActor, WithRequestID), so
 // the HTTP layer can set them once per request. Diff helps build diffs by the rules below.
+//
+// # Actors and actions of business data
+//
+// Actors: "user:ID" for a person logged in (the web layer's WithActor; it takes precedence);
+// without one in the context, ActorCustomer ("customer") for a booking made through the public
+// page or API, CustomerOfBooking ("customer:booking:17") for a customer cancelling or moving
+// their booking through its manage link, and ActorSystem ("system") for everything else: writes
+// whose context names nobody (e.g. admin pages before logins existed), command-line tools such as
+// seed-demo, and the application itself. ActorAnonymous ("anonymous") is for security events of
+// nobody known.
+//
+// Actions written by package store (object type/id in brackets, then the diff):
+//
+//   - booking.create (booking/ID): service_id, staff_id, start, end, status. Nothing about the
+//     customer.
+//   - booking.cancel (booking/ID): status from confirmed to cancelled.
+//   - booking.move (booking/ID): the changes of staff_id, start and end.
+//   - service.create, service.update (service/ID): name, description, duration_minutes,
+//     buffer_before_minutes, buffer_after_minutes, active, sort_order, staff_ids (all of a new
+//     service; the changed ones of an update). service.delete: the name.
+//   - staff.create, staff.update (staff/ID): name and email only as "set"/"changed" (personal
+//     data), active, sort_order. staff.delete: no diff (hours, time off and assignments go with
+//     the staff member).
+//   - hours.update (staff/ID): per weekday that changed ("monday"), the intervals from and to
+//     (["09:00-12:00", "13:00-17:00"]).
+//   - timeoff.create (time_off/ID): staff_id, first_day, last_day, reason only as "set".
+//     timeoff.delete: staff_id, first_day, last_day.
+//   - settings.update (settings, no id): the changed fields (name, time_zone,
+//     min_notice_minutes, max_advance_days, slot_interval_minutes, change_deadline_minutes).
+//
+// A write that fails (validation, a conflict, a constraint) or finds nothing to change (an
+// unknown id, a booking already cancelled) writes no entry.
 //
 // # What an entry may contain (data minimisation)
 //
