@@ -57,6 +57,8 @@ type Config struct {
 	TrustedProxies httpsec.TrustedProxies
 	// DevInsecureDatabase is set when the database URL may go without TLS verification.
 	DevInsecureDatabase bool
+	// SMTP is the mail server (nil: none configured, mail stays queued); see smtp.go.
+	SMTP *SMTP
 }
 
 // Needs says which variables a subcommand requires: serve needs everything, migrate only the
@@ -169,6 +171,7 @@ func Load(lookup func(string) (string, bool), needs Needs) (*Config, error) {
 		if c.TrustedProxies, err = httpsec.ParseTrustedProxies(proxies); err != nil {
 			bad(EnvTrustedProxies, "must be comma-separated CIDRs or IP addresses of the ingress controller, e.g. 10.244.0.0/16 (%v)", err)
 		}
+		c.SMTP = loadSMTP(get, bad)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", errors.Join(errs...))
