@@ -145,7 +145,10 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	token, hash := newToken()
+	token, hash, sealed, err := s.newSealedToken()
+	if err != nil {
+		return nil, err
+	}
 	known := &dayBusy{day: day, busy: busy}
 	for _, staffID := range slot.StaffIDs { // none if taken
 		if s.beforeWrite != nil {
@@ -153,17 +156,18 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 		}
 		blocked := q.Service.Blocked(slot.Start)
 		b, err := s.st.InsertBooking(ctx, store.Booking{
-			ServiceID:       svc.ID,
-			StaffID:         staffID,
-			Start:           slot.Start,
-			End:             slot.Start.Add(svc.Duration),
-			BlockedStart:    blocked.Start,
-			BlockedEnd:      blocked.End,
-			CustomerName:    cust.Name,
-			CustomerEmail:   cust.Email,
-			CustomerPhone:   cust.Phone,
-			Locale:          cust.Locale,
-			ManageTokenHash: hash,
+			ServiceID:         svc.ID,
+			StaffID:           staffID,
+			Start:             slot.Start,
+			End:               slot.Start.Add(svc.Duration),
+			BlockedStart:      blocked.Start,
+			BlockedEnd:        blocked.End,
+			CustomerName:      cust.Name,
+			CustomerEmail:     cust.Email,
+			CustomerPhone:     cust.Phone,
+			Locale:            cust.Locale,
+			ManageTokenHash:   hash,
+			ManageTokenSealed: sealed,
 		})
 		if errors.Is(err, store.ErrOverlap) {
 			known = nil // the busy ranges read are out of date
@@ -208,20 +212,24 @@ func (s *Service) createWithStaff(ctx context.Context, c *catalogue, req Request
 	if s.beforeWrite != nil {
 		s.beforeWrite(staffID)
 	}
-	token, hash := newToken()
+	token, hash, sealed, err := s.newSealedToken()
+	if err != nil {
+		return nil, true, err
+	}
 	blocked := q.Service.Blocked(slot.Start)
 	b, err := s.st.InsertBookingIfCurrent(ctx, store.Booking{
-		ServiceID:       svc.ID,
-		StaffID:         staffID,
-		Start:           slot.Start,
-		End:             slot.Start.Add(svc.Duration),
-		BlockedStart:    blocked.Start,
-		BlockedEnd:      blocked.End,
-		CustomerName:    cust.Name,
-		CustomerEmail:   cust.Email,
-		CustomerPhone:   cust.Phone,
-		Locale:          cust.Locale,
-		ManageTokenHash: hash,
+		ServiceID:         svc.ID,
+		StaffID:           staffID,
+		Start:             slot.Start,
+		End:               slot.Start.Add(svc.Duration),
+		BlockedStart:      blocked.Start,
+		BlockedEnd:        blocked.End,
+		CustomerName:      cust.Name,
+		CustomerEmail:     cust.Email,
+		CustomerPhone:     cust.Phone,
+		Locale:            cust.Locale,
+		ManageTokenHash:   hash,
+		ManageTokenSealed: sealed,
 	}, c.version)
 	switch {
 	case errors.Is(err, store.ErrStaleCatalog):

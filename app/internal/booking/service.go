@@ -61,6 +61,8 @@ type Service struct {
 	now     func() time.Time
 	baseURL string
 	metrics Metrics
+	// tokenKey seals manage tokens for later mails (WithManageTokenKey; nil: not sealed).
+	tokenKey []byte
 
 	locs  sync.Map // time zone name -> *time.Location
 	cache catalogueCache

@@ -33,9 +33,12 @@ type Booking struct {
 	Status        string // "confirmed" or "cancelled"
 	// ManageTokenHash is the SHA-256 of the customer's manage token (32 bytes).
 	ManageTokenHash []byte
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	CancelledAt     *time.Time
+	// ManageTokenSealed is the manage token sealed for later mails (booking.SealManageToken);
+	// written on insert only, never read back by the booking path ("" = none).
+	ManageTokenSealed string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	CancelledAt       *time.Time
 }
 
 // Booking statuses as stored.
@@ -97,7 +100,9 @@ func lockStaff(staffParam string) string {
 // appends its audit entry, in one statement (see InsertBookingIfCurrent). It always returns one
 // row: the catalogue version, then the new booking's id and timestamps (NULL if nothing was
 // inserted). Parameters: $1–$11 the booking, $12 the catalogue version the caller checked
-// against (0: none), $13… the audit entry (audit.CallSQL).
+// against (0: none), $13… the audit entry (audit.CallSQL), then the sealed manage token (NULL:
+// none). The booking's mails are queued by the trigger bookings_mail (migration 00006) in the
+// same statement.
 var insertBookingSQL = `
 	WITH cv AS (SELECT version FROM catalog_version),
 	staff_lock AS (
@@ -105,8 +110,10 @@ var insertBookingSQL = `
 		FROM cv WHERE $12::bigint = 0 OR cv.version <= $12),
 	ins AS (
 		INSERT INTO bookings (service_id, staff_id, start_at, end_at, blocked, customer_name,
-		                      customer_email, customer_phone, locale, status, manage_token_hash)
-		SELECT $1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'confirmed', $11
+		                      customer_email, customer_phone, locale, status, manage_token_hash,
+		                      manage_token_sealed)
+		SELECT $1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'confirmed', $11,
+		       $19::text
 		FROM staff_lock
 		ON CONFLICT DO NOTHING
 		RETURNING id, created_at, updated_at),
@@ -163,6 +170,11 @@ func (s *Store) InsertBookingIfCurrent(ctx context.Context, b Booking, catalogVe
 	args := append([]any{b.ServiceID, b.StaffID, b.Start, b.End, b.BlockedStart, b.BlockedEnd,
 		b.CustomerName, b.CustomerEmail, b.CustomerPhone, locale, b.ManageTokenHash, catalogVersion},
 		entry.Args(false)...)
+	var sealed *string
+	if b.ManageTokenSealed != "" {
+		sealed = &b.ManageTokenSealed
+	}
+	args = append(args, sealed) // $19, after the audit entry's six
 	var version int64
 	var id *int64
 	var created, updated *time.Time
