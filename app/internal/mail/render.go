@@ -24,7 +24,7 @@ import (
 //go:embed locales/*.toml
 var localeFS embed.FS
 
-// Languages of the mails; DefaultLanguage is used for '' (the business's language) and anything
+// Languages of the mails; DefaultLanguage is used for ” (the business's language) and anything
 // unknown.
 var Languages = []string{"de", "en"}
 
