@@ -17,7 +17,10 @@ import (
 	"github.com/slotbook/slotbook/app/internal/booking"
 	"github.com/slotbook/slotbook/app/internal/config"
 	"github.com/slotbook/slotbook/app/internal/demo"
+	"github.com/slotbook/slotbook/app/internal/ics"
+	"github.com/slotbook/slotbook/app/internal/mail"
 	"github.com/slotbook/slotbook/app/internal/metrics"
+	"github.com/slotbook/slotbook/app/internal/outbox"
 	"github.com/slotbook/slotbook/app/internal/store"
 	"github.com/slotbook/slotbook/app/internal/web"
 )
@@ -81,7 +84,25 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	defer st.Close()
 
 	m := metrics.New()
-	svc := booking.NewService(st, booking.WithBaseURL(cfg.BaseURL.String()), booking.WithMetrics(m))
+	svc := booking.NewService(st, booking.WithBaseURL(cfg.BaseURL.String()), booking.WithMetrics(m),
+		booking.WithManageTokenKey([]byte(cfg.SessionKey)))
+	// Mail: the outbox worker sends what the bookings and accounts queued (without SMTP it only
+	// queues reminders, and the mails wait; /admin/mail says so).
+	var sender *mail.Sender
+	if cfg.SMTP != nil {
+		sender = mail.NewSender(cfg.SMTP, mail.SenderOptions{Host: ics.HostOf(cfg.BaseURL.String())})
+	} else {
+		logger.Warn("no mail server configured (SLOTBOOK_SMTP_*): mails stay queued")
+	}
+	mailer, err := outbox.New(st.Pool(), outbox.Options{Sender: sender, BaseURL: cfg.BaseURL.String(),
+		TokenKey: []byte(cfg.SessionKey), Logger: logger})
+	if err != nil {
+		return err
+	}
+	mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); mailer.Run(mailCtx) }()
+	defer func() { stopMail(); <-mailDone }()
 	mux := http.NewServeMux()
 	api.Register(mux, svc, st)
 	accounts, err := account.NewService(st.Pool(), account.Options{
