@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/slotbook/slotbook/app/internal/audit"
+	"github.com/slotbook/slotbook/app/internal/auth/access"
 	"github.com/slotbook/slotbook/app/internal/auth/mfa"
 )
 
@@ -185,6 +186,14 @@ func (s *Service) VerifyCode(ctx context.Context, userID int64, code, clientIP s
 // reauth checks the current password of a signed-in user before a change of password, e-mail
 // or MFA (ASVS 6.3.x re-authentication). Failures count toward the account's lockout like
 // login failures (reason "reauth"), so a taken-over session cannot be used to guess the password.
+// Reauthenticate checks by's current password before a sensitive change that has no password
+// of its own in the contract (starting an MFA enrolment). Failures count toward the account's
+// lockout like a failed login: ErrBadCredentials or *LockedError.
+func (s *Service) Reauthenticate(ctx context.Context, by access.Principal, password string) error {
+	_, err := s.reauth(ctx, by.UserID, password)
+	return err
+}
+
 func (s *Service) reauth(ctx context.Context, userID int64, password string) (userRow, error) {
 	u, err := userByID(ctx, s.pool, userID, false)
 	if err != nil {

@@ -21,9 +21,15 @@ import (
 // reset) takes effect on the next request, whatever the cookie says.
 
 // LastSeenGranularity is how stale last_seen_at may be: Principal writes it at most this often
-// per session, not on every request. A session may therefore idle out up to this much before
-// IdleTimeout is reached, never later.
+// per session (or every tenth of the idle timeout, if that is shorter), not on every request. A
+// session may therefore idle out up to this much before IdleTimeout is reached, never later.
 const LastSeenGranularity = time.Minute
+
+// lastSeenEvery is how often Principal refreshes last_seen_at: LastSeenGranularity, but at most
+// a tenth of the idle timeout, so a short timeout is not cut by a whole minute.
+func (s *Service) lastSeenEvery() time.Duration {
+	return min(LastSeenGranularity, s.opts.IdleTimeout/10)
+}
 
 // newID returns 256 bits from crypto/rand, base64url without padding (43 characters).
 func newID() string {
@@ -96,7 +102,7 @@ func (s *Service) Principal(ctx context.Context, sessionID string) (access.Princ
 		}
 		return access.Principal{}, ErrSessionInvalid
 	}
-	if now.Sub(seen) >= LastSeenGranularity {
+	if now.Sub(seen) >= s.lastSeenEvery() {
 		if _, err := s.pool.Exec(ctx, `UPDATE user_sessions SET last_seen_at = $2 WHERE id = $1`, sessionID, now); err != nil {
 			return access.Principal{}, err
 		}

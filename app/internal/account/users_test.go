@@ -53,6 +53,24 @@ func TestSessionExpiry(t *testing.T) {
 	}
 }
 
+// A short idle timeout refreshes last_seen_at every tenth of it, so a session used every 20
+// seconds under a 30-second timeout never idles out (with the 1-minute granularity alone it
+// would end after 40 seconds).
+func TestSessionShortIdleTimeout(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.IdleTimeout = 30 * time.Second })
+	p := f.owner("owner@example.test")
+	for i := 0; i < 10; i++ {
+		f.clock.add(20 * time.Second)
+		if _, err := f.svc.Principal(f.ctx, p.SessionID); err != nil {
+			t.Fatalf("used every 20s, after %v: %v", time.Duration(i+1)*20*time.Second, err)
+		}
+	}
+	f.clock.add(30 * time.Second)
+	if _, err := f.svc.Principal(f.ctx, p.SessionID); !errors.Is(err, ErrSessionInvalid) {
+		t.Errorf("idle for 2 minutes: %v", err)
+	}
+}
+
 func TestSessionsListAndEnd(t *testing.T) {
 	f := newFixture(t)
 	owner := f.owner("owner@example.test")

@@ -625,7 +625,26 @@ func (s *server) accountMFABegin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errPageNotFound)
 		return
 	}
-	s.beginEnrolment(w, r, principal(r).UserID, "/account/mfa/confirm", true)
+	// Re-authentication first (ASVS 7.5.1): a session left open on a shared computer must not
+	// be enough to bind someone else's authenticator to the account.
+	f, err := parseForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := principal(r)
+	current := f.values.Get("mfa_password")
+	if current == "" {
+		var errs validation.Errors
+		errs.Add("mfa_password", "required", "is required", nil)
+		s.accountFormError(w, r, errs, "")
+		return
+	}
+	if err := s.acc.Reauthenticate(r.Context(), p, current); err != nil {
+		s.accountFormError(w, r, err, "mfa_password")
+		return
+	}
+	s.beginEnrolment(w, r, p.UserID, "/account/mfa/confirm", true)
 }
 
 func (s *server) accountMFAConfirm(w http.ResponseWriter, r *http.Request) {

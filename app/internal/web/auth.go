@@ -35,6 +35,7 @@ type Accounts interface {
 	Me(ctx context.Context, by access.Principal) (account.User, error)
 	ChangePassword(ctx context.Context, by access.Principal, current, next string, endOthers bool) error
 	ChangeEmail(ctx context.Context, by access.Principal, currentPassword, email string) error
+	Reauthenticate(ctx context.Context, by access.Principal, password string) error
 	BeginEnrolment(ctx context.Context, userID int64) (account.Enrolment, error)
 	ConfirmEnrolment(ctx context.Context, userID int64, code string) ([]string, error)
 	DisableMFA(ctx context.Context, by access.Principal, currentPassword string) error

@@ -304,6 +304,7 @@ func TestBrowserSecurity(t *testing.T) {
 	login("lea@example.com")
 	do("enrol TOTP", chromedp.WaitVisible(chromedp.CSS("table.calendar")),
 		chromedp.Navigate(srv.URL+"/account"),
+		chromedp.SendKeys(chromedp.CSS("#f-mfa_password"), testPassword),
 		chromedp.Click(chromedp.CSS("#mfa-begin")),
 		chromedp.WaitVisible(chromedp.CSS("#mfa-secret")),
 	)

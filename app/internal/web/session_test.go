@@ -195,7 +195,13 @@ var secretRe = regexp.MustCompile(`<code class="secret" id="mfa-secret">([A-Z2-7
 // enrol turns on TOTP for the signed-in client through the account page; it returns the secret.
 func enrol(t *testing.T, a *testApp, c *client) string {
 	t.Helper()
-	res := c.post(t, "/account/mfa/begin", "en", nil)
+	if res := c.post(t, "/account/mfa/begin", "en", nil); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("enrolment without the current password: %d, want 422", res.status)
+	}
+	if res := c.post(t, "/account/mfa/begin", "en", url.Values{"mfa_password": {"wrong-" + testPassword}}); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("enrolment with a wrong password: %d, want 422", res.status)
+	}
+	res := c.post(t, "/account/mfa/begin", "en", url.Values{"mfa_password": {testPassword}})
 	m := secretRe.FindStringSubmatch(res.body)
 	if res.status != http.StatusOK || m == nil || !strings.Contains(res.body, `src="data:image/png;base64,`) {
 		t.Fatalf("enrolment page: %d\n%.2000s", res.status, res.body)
