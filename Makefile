@@ -17,9 +17,10 @@ generate: ## Regenerate deepcopy code.
 	go tool controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: ## Regenerate CRDs and RBAC under config/.
+manifests: ## Regenerate CRDs and RBAC under config/ (and their copies in charts/).
 	go tool controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	go tool controller-gen rbac:roleName=manager-role paths=./controllers/... output:rbac:artifacts:config=config/rbac
+	$(MAKE) --no-print-directory chart-sync
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
@@ -41,8 +42,23 @@ vet: ## go vet all packages.
 envtest: ## Build (once) the kube-apiserver and etcd binaries envtest uses.
 	hack/envtest-binaries.sh >/dev/null
 
+.PHONY: helm
+helm: ## Build (once) the helm CLI the chart tests use (hack/helm.sh).
+	hack/helm.sh >/dev/null
+
+.PHONY: chart-sync
+chart-sync: ## Copy the CRDs and the operator's ClusterRole from config/ into charts/slotbook-operator.
+	rm -f charts/slotbook-operator/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/slotbook-operator/crds/
+	cp config/rbac/role.yaml charts/slotbook-operator/files/manager-role.yaml
+
+.PHONY: chart-lint
+chart-lint: helm ## helm lint the chart with default and test values.
+	"$$(hack/helm.sh)" lint --strict charts/slotbook-operator
+	"$$(hack/helm.sh)" lint --strict charts/slotbook-operator --values test/chart/testdata/values-custom.yaml
+
 .PHONY: test
-test: envtest ## Run all tests (unit, golden, envtest) — the command CI runs.
+test: envtest helm ## Run all tests (unit, golden, envtest) — the command CI runs.
 	KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$(ENVTEST_ASSETS)}" go test ./... -count=1
 
 .PHONY: golden
