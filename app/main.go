@@ -31,6 +31,7 @@ commands:
   audit verify [--anchor ID:HASH]
              check the tamper-evident audit log; fails naming the first bad row
   admin create-owner --email ADDRESS  create the owner account; prints a one-time setup link
+  gdpr retention --dry-run|--apply    anonymise bookings past the retention period (serve does it hourly)
   version    print the version
 
 Configuration: SLOTBOOK_DATABASE_URL, SLOTBOOK_BASE_URL, SLOTBOOK_SESSION_KEY, SLOTBOOK_MFA,
@@ -60,6 +61,8 @@ func main() {
 		err = auditCommand(ctx, logger, os.Args[2:], os.Stdout)
 	case "admin":
 		err = adminCommand(ctx, logger, os.Args[2:], os.Stdout)
+	case "gdpr":
+		err = gdprCommand(ctx, logger, os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println(version)
 	case "help", "-h", "--help":

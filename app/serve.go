@@ -17,6 +17,7 @@ import (
 	"github.com/slotbook/slotbook/app/internal/booking"
 	"github.com/slotbook/slotbook/app/internal/config"
 	"github.com/slotbook/slotbook/app/internal/demo"
+	"github.com/slotbook/slotbook/app/internal/gdpr"
 	"github.com/slotbook/slotbook/app/internal/ics"
 	"github.com/slotbook/slotbook/app/internal/mail"
 	"github.com/slotbook/slotbook/app/internal/metrics"
@@ -118,7 +119,12 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	}
 	sessionStore := pgxstore.New(st.Pool())
 	defer sessionStore.StopCleanup()
+	// GDPR: data-subject rights for the pages, and the hourly retention job (one replica at a
+	// time acts: an advisory lock).
+	customers := gdpr.New(st.Pool(), gdpr.Options{BaseURL: cfg.BaseURL.String(), Logger: logger})
+	customers.Start(ctx, gdpr.RetentionInterval)
 	mux.Handle("/", web.New(web.NewBackend(st, svc), web.Options{
+		Customers:         customers,
 		BaseURL:           cfg.BaseURL.String(),
 		Logger:            logger,
 		Accounts:          accounts,

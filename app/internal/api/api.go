@@ -53,6 +53,7 @@ func Register(mux *http.ServeMux, svc *booking.Service, st *store.Store) {
 		{http.MethodGet, "/api/v1/services", a.services},
 		{http.MethodGet, "/api/v1/staff", a.staff},
 		{http.MethodGet, "/api/v1/availability", a.availability},
+		{http.MethodGet, "/api/v1/privacy", a.privacy},
 		{http.MethodPost, "/api/v1/bookings", a.book},
 		{http.MethodGet, "/api/v1/manage/{token}", a.manage},
 		{http.MethodPost, "/api/v1/manage/{token}/cancel", a.cancel},
@@ -343,6 +344,9 @@ type bookRequest struct {
 	StaffID   *int64       `json:"staffId"`
 	Start     string       `json:"start"`
 	Customer  customerJSON `json:"customer"`
+	// PrivacyNoticeVersion: the version of the privacy notice (GET /api/v1/privacy) the customer
+	// accepted; required when the business configured one.
+	PrivacyNoticeVersion string `json:"privacyNoticeVersion,omitempty"`
 }
 
 type bookResponse struct {
@@ -441,6 +445,7 @@ func (a *api) book(w http.ResponseWriter, r *http.Request) {
 			Phone:  req.Customer.Phone,
 			Locale: req.Customer.Locale,
 		},
+		PrivacyNoticeVersion: req.PrivacyNoticeVersion,
 	})
 	if err != nil {
 		a.fail(w, r, err, nil)
@@ -533,4 +538,23 @@ func (a *api) reschedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeManaged(w, r, token)
+}
+
+// ---- privacy notice ----
+
+type privacyJSON struct {
+	// Required: bookings must carry privacyNoticeVersion = Version.
+	Required bool   `json:"required"`
+	URL      string `json:"url"`
+	Version  string `json:"version"`
+}
+
+// privacy answers the privacy notice a booking must accept (if any).
+func (a *api) privacy(w http.ResponseWriter, r *http.Request) {
+	p, err := a.st.Privacy(r.Context())
+	if err != nil {
+		a.fail(w, r, err, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, privacyJSON{Required: p.NoticeRequired(), URL: p.NoticeURL, Version: p.NoticeVersion})
 }

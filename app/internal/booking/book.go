@@ -12,6 +12,7 @@ import (
 
 	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/availability"
+	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/catalog"
 	"github.com/slotbook/slotbook/app/internal/schedule"
 	"github.com/slotbook/slotbook/app/internal/store"
@@ -121,6 +122,7 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 	// One round trip: the catalogue version and the busy ranges of the start's day.
 	c, busy, err := s.snapshot(ctx, func(c *catalogue) store.BusyQuery {
 		errs = slices.Clone(custErrs)
+		checkConsent(&errs, c.privacy, req.PrivacyNoticeVersion, admin)
 		svc, staff = c.serviceAndStaff(req.ServiceID, req.StaffID, &errs)
 		if svc.ID == 0 || req.Start.IsZero() {
 			return store.BusyQuery{}
@@ -168,6 +170,8 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 			Locale:            cust.Locale,
 			ManageTokenHash:   hash,
 			ManageTokenSealed: sealed,
+			// Recorded only when required (checkConsent): the business's own bookings accept nothing.
+			PrivacyNoticeVersion: consentVersion(c.privacy, admin),
 		})
 		if errors.Is(err, store.ErrOverlap) {
 			known = nil // the busy ranges read are out of date
@@ -198,6 +202,7 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 // *ConflictError with alternatives, as on the usual path.
 func (s *Service) createWithStaff(ctx context.Context, c *catalogue, req Request, admin bool) (conf *Confirmation, done bool, err error) {
 	cust, errs := ValidateCustomer(req.Customer)
+	checkConsent(&errs, c.privacy, req.PrivacyNoticeVersion, admin)
 	svc, staff := c.serviceAndStaff(req.ServiceID, req.StaffID, &errs)
 	if len(errs) > 0 || req.Start.IsZero() {
 		return nil, false, nil
@@ -230,6 +235,8 @@ func (s *Service) createWithStaff(ctx context.Context, c *catalogue, req Request
 		Locale:            cust.Locale,
 		ManageTokenHash:   hash,
 		ManageTokenSealed: sealed,
+		// Recorded only when required (checkConsent): the business's own bookings accept nothing.
+		PrivacyNoticeVersion: consentVersion(c.privacy, admin),
 	}, c.version)
 	switch {
 	case errors.Is(err, store.ErrStaleCatalog):
@@ -548,4 +555,29 @@ func (s *Service) convert(ctx context.Context, bs []store.Booking) ([]Booking, e
 		out[i] = fromStore(b, loc)
 	}
 	return out, nil
+}
+
+// checkConsent requires a booking from the public to accept the business's current privacy
+// notice, if one is configured: version must be the configured version (field
+// privacyNoticeVersion: "required" when empty, "outdated" when another version). Bookings the
+// business enters (admin) accept nothing.
+func checkConsent(errs *validation.Errors, p business.Privacy, version string, admin bool) {
+	switch {
+	case admin || !p.NoticeRequired():
+	case version == "":
+		errs.Add("privacyNoticeVersion", "required", "Please confirm that you have read the privacy notice.",
+			map[string]any{"version": p.NoticeVersion})
+	case version != p.NoticeVersion:
+		errs.Add("privacyNoticeVersion", "outdated", "The privacy notice has changed; please read the current version.",
+			map[string]any{"version": p.NoticeVersion})
+	}
+}
+
+// consentVersion is the notice version a booking records: the configured one, which
+// checkConsent made sure was accepted, for bookings from the public.
+func consentVersion(p business.Privacy, admin bool) string {
+	if admin || !p.NoticeRequired() {
+		return ""
+	}
+	return p.NoticeVersion
 }

@@ -30,6 +30,7 @@ import (
 type catalogue struct {
 	version  int64
 	set      business.Settings
+	privacy  business.Privacy
 	loc      *time.Location
 	services map[int64]catalog.Service
 	staff    map[int64]schedule.Staff
@@ -47,6 +48,7 @@ func (s *Service) newCatalogue(c store.Catalog) (*catalogue, error) {
 	out := &catalogue{
 		version:  c.Version,
 		set:      c.Settings,
+		privacy:  c.Privacy,
 		loc:      loc,
 		services: make(map[int64]catalog.Service, len(c.Services)),
 		staff:    make(map[int64]schedule.Staff, len(c.Staff)),

@@ -102,6 +102,10 @@ type Request struct {
 	StaffID   *int64
 	Start     time.Time
 	Customer  Customer
+	// PrivacyNoticeVersion is the privacy-notice version the customer accepted; a booking from
+	// the public must carry the business's current one when a notice is configured
+	// (business.Privacy), and the booking records it.
+	PrivacyNoticeVersion string
 }
 
 // Confirmation of a new booking. ManageToken is the customer's secret for managing it (only its

@@ -39,6 +39,11 @@ type Booking struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	CancelledAt       *time.Time
+	// PrivacyNoticeVersion is the privacy-notice version the customer accepted ("" for none).
+	PrivacyNoticeVersion string
+	// ErasedAt is when the customer's data was erased (package gdpr): then the customer fields
+	// are empty and ManageTokenHash is nil.
+	ErasedAt *time.Time
 }
 
 // Booking statuses as stored.
@@ -50,13 +55,13 @@ const (
 const bookingColumns = `
 	id, service_id, staff_id, start_at, end_at, lower(blocked), upper(blocked), customer_name,
 	customer_email, customer_phone, locale, status, manage_token_hash, created_at, updated_at,
-	cancelled_at`
+	cancelled_at, coalesce(privacy_notice_version, ''), erased_at`
 
 func scanBooking(row pgx.Row) (Booking, error) {
 	var b Booking
 	err := row.Scan(&b.ID, &b.ServiceID, &b.StaffID, &b.Start, &b.End, &b.BlockedStart, &b.BlockedEnd,
 		&b.CustomerName, &b.CustomerEmail, &b.CustomerPhone, &b.Locale, &b.Status, &b.ManageTokenHash,
-		&b.CreatedAt, &b.UpdatedAt, &b.CancelledAt)
+		&b.CreatedAt, &b.UpdatedAt, &b.CancelledAt, &b.PrivacyNoticeVersion, &b.ErasedAt)
 	return b, err
 }
 
@@ -65,7 +70,7 @@ func scanBookingAnd(row pgx.Row, more ...any) (Booking, error) {
 	var b Booking
 	err := row.Scan(append([]any{&b.ID, &b.ServiceID, &b.StaffID, &b.Start, &b.End, &b.BlockedStart, &b.BlockedEnd,
 		&b.CustomerName, &b.CustomerEmail, &b.CustomerPhone, &b.Locale, &b.Status, &b.ManageTokenHash,
-		&b.CreatedAt, &b.UpdatedAt, &b.CancelledAt}, more...)...)
+		&b.CreatedAt, &b.UpdatedAt, &b.CancelledAt, &b.PrivacyNoticeVersion, &b.ErasedAt}, more...)...)
 	return b, err
 }
 
@@ -101,8 +106,8 @@ func lockStaff(staffParam string) string {
 // row: the catalogue version, then the new booking's id and timestamps (NULL if nothing was
 // inserted). Parameters: $1–$11 the booking, $12 the catalogue version the caller checked
 // against (0: none), $13… the audit entry (audit.CallSQL), then the sealed manage token (NULL:
-// none). The booking's mails are queued by the trigger bookings_mail (migration 00006) in the
-// same statement.
+// none), then the accepted privacy-notice version (empty for none). The booking's mails are queued
+// by the trigger bookings_mail (migration 00006) in the same statement.
 var insertBookingSQL = `
 	WITH cv AS (SELECT version FROM catalog_version),
 	staff_lock AS (
@@ -111,9 +116,9 @@ var insertBookingSQL = `
 	ins AS (
 		INSERT INTO bookings (service_id, staff_id, start_at, end_at, blocked, customer_name,
 		                      customer_email, customer_phone, locale, status, manage_token_hash,
-		                      manage_token_sealed)
+		                      manage_token_sealed, privacy_notice_version)
 		SELECT $1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'confirmed', $11,
-		       $19::text
+		       $19::text, NULLIF($20::text, '')
 		FROM staff_lock
 		ON CONFLICT DO NOTHING
 		RETURNING id, created_at, updated_at),
@@ -130,8 +135,9 @@ func (s *Store) InsertBooking(ctx context.Context, b Booking) (Booking, error) {
 // InsertBookingIfCurrent inserts a confirmed booking and returns the stored row (with id and
 // timestamps), unless the catalogue version is newer than catalogVersion (ErrStaleCatalog: the
 // caller checked the booking against an outdated catalogue; 0 skips the check). The fields used
-// are ServiceID, StaffID, Start, End, BlockedStart, BlockedEnd, the customer fields, Locale and
-// ManageTokenHash. ErrOverlap if it overlaps another confirmed booking of the staff member (also
+// are ServiceID, StaffID, Start, End, BlockedStart, BlockedEnd, the customer fields, Locale,
+// ManageTokenHash and PrivacyNoticeVersion. ErrOverlap if it overlaps another confirmed booking
+// of the staff member (also
 // when a concurrent insert won the race).
 //
 // It is one statement, so one round trip and one implicit transaction: the version check, the
@@ -174,7 +180,8 @@ func (s *Store) InsertBookingIfCurrent(ctx context.Context, b Booking, catalogVe
 	if b.ManageTokenSealed != "" {
 		sealed = &b.ManageTokenSealed
 	}
-	args = append(args, sealed) // $19, after the audit entry's six
+	args = append(args, sealed)                 // $19, after the audit entry's six
+	args = append(args, b.PrivacyNoticeVersion) // $20
 	var version int64
 	var id *int64
 	var created, updated *time.Time

@@ -22,6 +22,8 @@ import (
 type Catalog struct {
 	Version  int64
 	Settings business.Settings
+	// Privacy are the data-protection settings (the privacy notice bookings must accept).
+	Privacy business.Privacy
 	// Services are all services, active or not, in display order (sort_order, name, id); their
 	// StaffIDs list everyone assigned, active or not, in the staff's stable order.
 	Services []catalog.Service
@@ -47,6 +49,10 @@ func (s *Store) LoadCatalog(ctx context.Context) (Catalog, error) {
 		b.Queue(catalogVersionSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Version) })
 		b.Queue(settingsSQL).QueryRow(func(row pgx.Row) (err error) {
 			c.Settings, err = scanSettings(row)
+			return notFound(err)
+		})
+		b.Queue(privacySQL).QueryRow(func(row pgx.Row) (err error) {
+			c.Privacy, err = scanPrivacy(row)
 			return notFound(err)
 		})
 		b.Queue(`SELECT ` + serviceColumns + ` FROM services s ORDER BY s.sort_order, s.name, s.id`).Query(

@@ -23,7 +23,7 @@ import (
 // access.CanManageRole) and answer 404 for one outside it, exactly as for a missing one.
 func (s *server) adminRouteTable() []route {
 	toCalendar := func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/calendar", http.StatusFound) }
-	return []route{
+	return append([]route{
 		{"GET", "/admin", access.CalendarView, toCalendar},
 		{"GET", "/admin/{$}", access.CalendarView, toCalendar},
 		{"GET", "/admin/calendar", access.CalendarView, s.adminCalendar},
@@ -68,7 +68,9 @@ func (s *server) adminRouteTable() []route {
 
 		{"GET", "/admin/audit", access.AuditView, s.adminAudit},
 		{"GET", "/admin/audit/export", access.AuditView, s.adminAuditExport},
-	}
+
+		{"POST", "/admin/settings/privacy", access.SettingsManage, s.adminPrivacySave},
+	}, s.customersRoutes()...)
 }
 
 // adminView is newView for admin pages, with the notice of a ?done= redirect.
@@ -1427,6 +1429,8 @@ var commonTimeZones = []string{"Europe/Berlin", "Europe/Vienna", "Europe/Zurich"
 type settingsPage struct {
 	Form      formValues
 	TimeZones []string
+	// Privacy is the data-protection form (customers.go).
+	Privacy formValues
 }
 
 func settingsValues(st business.Settings) formValues {
@@ -1452,7 +1456,12 @@ func (s *server) adminSettings(w http.ResponseWriter, r *http.Request) {
 func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, v *view, status int, fv formValues) {
 	v.Title = v.T("admin.settings.title")
 	v.LangBase = "/admin/settings"
-	v.Data = &settingsPage{Form: fv, TimeZones: commonTimeZones}
+	pf, err := s.privacyForm(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Data = &settingsPage{Form: fv, TimeZones: commonTimeZones, Privacy: pf}
 	s.render(w, r, status, "admin_settings", v)
 }
 

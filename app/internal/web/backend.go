@@ -20,6 +20,9 @@ type Backend interface {
 	// Settings of the business.
 	Settings(ctx context.Context) (business.Settings, error)
 	UpdateSettings(ctx context.Context, s business.Settings) error
+	// Privacy are the data-protection settings (retention, privacy notice, self-erasure).
+	Privacy(ctx context.Context) (business.Privacy, error)
+	UpdatePrivacy(ctx context.Context, p business.Privacy) error
 
 	// ListServices returns the services in display order, only active ones if activeOnly.
 	ListServices(ctx context.Context, activeOnly bool) ([]catalog.Service, error)

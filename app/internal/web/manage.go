@@ -27,6 +27,8 @@ type managePage struct {
 	NewEnd   time.Time
 	NewRaw   string
 	Staff    staffChoice
+	// SelfErasure: the page offers "delete my data" (the business allows it).
+	SelfErasure bool
 }
 
 func manageBase(token string) string { return "/manage/" + url.PathEscape(token) }
@@ -69,7 +71,16 @@ func (s *server) manage(w http.ResponseWriter, r *http.Request) {
 func (s *server) renderManage(w http.ResponseWriter, r *http.Request, v *view, status int, m *booking.ManagedBooking, token string) {
 	v.Title = v.T("manage.title")
 	v.LangBase = manageBase(token)
-	v.Data = s.newManagePage(m, token)
+	p := s.newManagePage(m, token)
+	if s.customers != nil {
+		on, err := s.customers.SelfErasureAllowed(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		p.SelfErasure = on
+	}
+	v.Data = p
 	s.render(w, r, status, "manage", v)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slotbook/slotbook/app/internal/availability"
 	"github.com/slotbook/slotbook/app/internal/booking"
+	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/catalog"
 	"github.com/slotbook/slotbook/app/internal/schedule"
 	"github.com/slotbook/slotbook/app/internal/validation"
@@ -410,6 +411,8 @@ type detailsPage struct {
 	Customer booking.Customer
 	Action   string
 	BackURL  string
+	// Privacy: the booking form shows the privacy notice to accept, if one is configured.
+	Privacy business.Privacy
 }
 
 // details shows the chosen slot and the customer form.
@@ -420,6 +423,9 @@ func (s *server) details(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.detailsFor(v, bk, r.URL.Query().Get("staff"), r.URL.Query().Get("start"))
+	if err == nil {
+		p.Privacy, err = s.b.Privacy(r.Context())
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -525,6 +531,9 @@ func (s *server) book(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.detailsFor(v, bk, r.PostFormValue("staff"), r.PostFormValue("start"))
+	if err == nil {
+		p.Privacy, err = s.b.Privacy(r.Context())
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -541,7 +550,8 @@ func (s *server) book(w http.ResponseWriter, r *http.Request) {
 		showForm(errs)
 		return
 	}
-	conf, err := s.b.Book(r.Context(), booking.Request{ServiceID: bk.Service.ID, StaffID: p.Staff.ID, Start: p.Start, Customer: p.Customer})
+	conf, err := s.b.Book(r.Context(), booking.Request{ServiceID: bk.Service.ID, StaffID: p.Staff.ID, Start: p.Start, Customer: p.Customer,
+		PrivacyNoticeVersion: r.PostFormValue("privacyNoticeVersion")})
 	var verrs validation.Errors
 	switch {
 	case err == nil:

@@ -63,6 +63,9 @@ type Options struct {
 	Logger          *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Customers exports and erases customers' data (default: package gdpr on the real
+	// backend's database).
+	Customers Customers
 }
 
 type server struct {
@@ -77,6 +80,9 @@ type server struct {
 	mux   *http.ServeMux
 	// sessionMux is mux with the cookie session loaded and saved (for /admin and /account).
 	sessionMux http.Handler
+
+	// customers: data-subject rights (nil: those pages answer 404).
+	customers Customers
 }
 
 // New returns the handler of all pages. It panics if the embedded templates or message files are
@@ -118,6 +124,9 @@ func newServer(b Backend, opts Options) (*server, error) {
 	}
 	s := &server{b: b, acc: opts.Accounts, opts: opts, log: opts.Logger, now: opts.Now, tr: tr, mux: http.NewServeMux()}
 	s.sm = newSessionManager(opts, sessionError(s.log.Error))
+	if s.customers = opts.Customers; s.customers == nil {
+		s.customers = defaultCustomers(b, opts)
+	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -141,6 +150,9 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /manage/{token}/reschedule", s.rescheduleTimes)
 	s.mux.HandleFunc("GET /manage/{token}/reschedule/confirm", s.rescheduleConfirm)
 	s.mux.HandleFunc("POST /manage/{token}/reschedule", s.reschedule)
+	s.mux.HandleFunc("POST /manage/{token}/erase", s.manageErase)
+	s.mux.HandleFunc("GET /erase/{token}", s.eraseConfirm)
+	s.mux.HandleFunc("POST /erase/{token}", s.eraseDo)
 
 	if s.acc != nil {
 		s.accountRoutes()

@@ -55,13 +55,17 @@ const (
 	UsersResetMFA  Permission = "users.reset_mfa" // reset another account's MFA
 	AuditView      Permission = "audit.view"      // the audit log, its chain status and export
 	AccountSelf    Permission = "account.self"    // own password, e-mail, MFA and sessions
+
+	// CustomersManage: find a customer's data by e-mail address, export it (GDPR Art. 15/20) and
+	// erase it (Art. 17).
+	CustomersManage Permission = "customers.manage"
 )
 
 // Permissions lists every permission in the order of docs/security.md.
 var Permissions = []Permission{
 	CalendarView, BookingView, BookingManage, CatalogView, CatalogManage, HoursManage,
 	TimeOffView, TimeOffManage, SettingsManage, UsersView, UsersManage, UsersResetMFA, AuditView,
-	AccountSelf,
+	CustomersManage, AccountSelf,
 }
 
 // Valid reports whether p is one of Permissions.
@@ -100,12 +104,13 @@ var matrix = map[Role]map[Permission]Scope{
 		CalendarView: All, BookingView: All, BookingManage: All, CatalogView: All,
 		CatalogManage: All, HoursManage: All, TimeOffView: All, TimeOffManage: All,
 		SettingsManage: All, UsersView: All, UsersManage: All, UsersResetMFA: All, AuditView: All,
-		AccountSelf: All,
+		CustomersManage: All, AccountSelf: All,
 	},
 	Admin: {
 		CalendarView: All, BookingView: All, BookingManage: All, CatalogView: All,
 		CatalogManage: All, HoursManage: All, TimeOffView: All, TimeOffManage: All,
-		SettingsManage: All, UsersView: All, UsersManage: All, AuditView: All, AccountSelf: All,
+		SettingsManage: All, UsersView: All, UsersManage: All, AuditView: All, CustomersManage: All,
+		AccountSelf: All,
 	},
 	Staff: {
 		CalendarView: Own, BookingView: Own, BookingManage: Own, CatalogView: All,
