@@ -261,8 +261,11 @@ const (
 
 // TenantStatus is what the operator observed of a tenant's instance.
 type TenantStatus struct {
-	// ObservedGeneration is the generation the conditions describe.
+	// ObservedGeneration is the generation the conditions describe. The API server defaults it
+	// (and status) to 0 on a new Tenant, so kstatus (Flux, kubectl wait-like tools) sees a Tenant
+	// the operator has not reconciled yet as InProgress rather than Current.
 	// +optional
+	// +kubebuilder:default=0
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready, Reconciling, Stalled and one per part of the instance.
@@ -321,6 +324,7 @@ type Tenant struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec   TenantSpec   `json:"spec"`
+	// +kubebuilder:default={}
 	Status TenantStatus `json:"status,omitempty"`
 }
 
