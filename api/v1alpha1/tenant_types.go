@@ -323,7 +323,10 @@ type Tenant struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   TenantSpec   `json:"spec"`
+	Spec TenantSpec `json:"spec"`
+
+	// Status is what the operator observed: {observedGeneration: 0} until it first reconciles the
+	// Tenant (the API server's default, so GitOps tools wait for it).
 	// +kubebuilder:default={}
 	Status TenantStatus `json:"status,omitempty"`
 }
