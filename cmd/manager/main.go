@@ -15,6 +15,9 @@ import (
 	"github.com/slotbook/slotbook/controllers"
 )
 
+// version is set at build time (-ldflags -X main.version=..., see the Makefile and hack/images).
+var version = "dev"
+
 func main() {
 	var (
 		metricsAddr     string
@@ -35,6 +38,7 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	log.Info("slotbook operator", "version", version)
 
 	cfg := ctrl.GetConfigOrDie()
 	metricsOpts := metricsserver.Options{
