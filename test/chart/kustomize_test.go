@@ -95,6 +95,11 @@ func TestKustomizeInstallsWhatTheChartInstalls(t *testing.T) {
 	}
 	for _, crd := range kust {
 		if crd.GetKind() == "CustomResourceDefinition" {
+			// GitOps tools must not delete the CRDs (and so every Tenant) on their own.
+			a := crd.GetAnnotations()
+			if a["kustomize.toolkit.fluxcd.io/prune"] != "disabled" || a["argocd.argoproj.io/sync-options"] != "Delete=false" {
+				t.Errorf("CRD %s lacks the annotations that keep Flux and Argo CD from deleting it: %v", crd.GetName(), a)
+			}
 			c := find(chart, crd.GetKind(), crd.GetName())
 			if c != nil && !reflect.DeepEqual(crd.Object["spec"], c.Object["spec"]) {
 				t.Errorf("CRD %s differs between kustomize and chart", crd.GetName())
