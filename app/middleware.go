@@ -19,9 +19,10 @@ const requestIDHeader = "X-Request-Id"
 // loginPath is the login form's POST target (served by the web package).
 const loginPath = "/account/login"
 
-// noStorePrefixes are answered "Cache-Control: no-store": the token pages, the API and the
-// authenticated areas (admin pages and the account pages: login, MFA enrolment, sessions).
-var noStorePrefixes = append([]string{"/account"}, httpsec.DefaultNoStorePrefixes...)
+// noStorePrefixes are answered "Cache-Control: no-store": the token pages (the staff calendar
+// feeds too), the API and the authenticated areas (admin pages and the account pages: login, MFA
+// enrolment, sessions).
+var noStorePrefixes = append([]string{"/account", "/calendar/"}, httpsec.DefaultNoStorePrefixes...)
 
 // rateRules are the per-client limits (IPv6 clients per /64). The first matching rule applies;
 // health endpoints and web pages (GET) match none.
@@ -29,6 +30,8 @@ var noStorePrefixes = append([]string{"/account"}, httpsec.DefaultNoStorePrefixe
 //     every 6 s (10 per minute). Per-account backoff is the account service's job; this bounds
 //     what one address can try across accounts.
 //   - availability: GET /api/v1/availability, the most expensive read: 5/s, bursts of 20.
+//   - calendar feeds: GET /calendar/{token}.ics (a token lookup and a query per request; calendar
+//     apps poll every 15 minutes or so): 1/s, bursts of 10, so nobody can guess tokens at speed.
 //   - then httpsec.DefaultRules: creating a booking (POST /api/v1/bookings and the web form
 //     POST /book/...) 1/s with bursts of 5; changing a booking with its token 1/s, bursts of 5;
 //     other API reads 10/s, bursts of 20.
@@ -36,6 +39,7 @@ func rateRules() []httpsec.Rule {
 	return append([]httpsec.Rule{
 		{Name: "login", Method: http.MethodPost, PathPrefix: loginPath, Rate: 1.0 / 6, Burst: 10},
 		{Name: "availability", Method: http.MethodGet, PathPrefix: "/api/v1/availability", Rate: 5, Burst: 20},
+		{Name: "calendar-feed", Method: http.MethodGet, PathPrefix: "/calendar/", Rate: 1, Burst: 10},
 	}, httpsec.DefaultRules()...)
 }
 

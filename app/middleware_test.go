@@ -43,6 +43,7 @@ func chainUnderTest(t *testing.T, base, trusted string, logs io.Writer) http.Han
 	mux.HandleFunc("GET /readyz", echo)
 	mux.HandleFunc("GET /{$}", echo)
 	mux.HandleFunc("GET /api/v1/availability", echo)
+	mux.HandleFunc("GET /calendar/{file}", echo)
 	mux.HandleFunc("POST /api/v1/bookings", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
 	mux.HandleFunc("POST "+loginPath, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusSeeOther) })
 	return securityChain(mux, cfg, logger)
@@ -227,6 +228,12 @@ func TestRateLimits(t *testing.T) {
 	t.Run("booking", func(t *testing.T) { exhaust(t, "POST", "/api/v1/bookings", 5, http.StatusCreated) })
 	t.Run("availability", func(t *testing.T) { exhaust(t, "GET", "/api/v1/availability?service=1", 20, http.StatusOK) })
 	t.Run("login", func(t *testing.T) { exhaust(t, "POST", loginPath, 10, http.StatusSeeOther) })
+	t.Run("calendar feed", func(t *testing.T) { exhaust(t, "GET", "/calendar/some-token.ics", 10, http.StatusOK) })
+	t.Run("calendar feed not cached", func(t *testing.T) {
+		if got := do(h, viaIngress("GET", "/calendar/other.ics", "198.51.100.77")).Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("Cache-Control %q", got)
+		}
+	})
 	t.Run("429 in the API's JSON shape", func(t *testing.T) {
 		var rec *httptest.ResponseRecorder
 		for range 6 {

@@ -130,6 +130,7 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 		Accounts:          accounts,
 		SessionStore:      sessionStore,
 		AuditDB:           st.Pool(),
+		MailConfigured:    cfg.SMTP != nil,
 		IdleTimeout:       cfg.SessionIdleTimeout,
 		SessionLifetime:   web.DefaultSessionLifetime,
 		MFA:               account.MFAMode(cfg.MFA),

@@ -63,6 +63,10 @@
 //     timeoff.delete: staff_id, first_day, last_day.
 //   - settings.update (settings, no id): the changed fields (name, time_zone,
 //     min_notice_minutes, max_advance_days, slot_interval_minutes, change_deadline_minutes).
+//   - mail_settings.update (settings, no id): reminder_1_minutes, reminder_2_minutes;
+//     contact_email and contact_phone only as "changed".
+//   - feed.create (staff/ID): replaced (whether a live calendar feed token was replaced);
+//     feed.revoke (staff/ID): no diff. Never the token.
 //
 // A write that fails (validation, a conflict, a constraint) or finds nothing to change (an
 // unknown id, a booking already cancelled) writes no entry.

@@ -4,7 +4,8 @@
 //
 // Every booking is one event whose UID never changes (booking-<id>@<host>); its SEQUENCE is the
 // booking's sequence column, which PostgreSQL raises on every change of time, staff member or
-// status, so calendar programs replace the old version. Times are written in UTC.
+// status, so calendar programs replace the old version. Times are written in UTC. Lines end in
+// CRLF, as RFC 5545 requires (the library's default is the operating system's line ending).
 package ics
 
 import (
@@ -90,7 +91,7 @@ func Invite(e Event) ([]byte, string) {
 	}
 	cal.SetMethod(method)
 	e.add(cal)
-	return []byte(cal.Serialize()), string(method)
+	return []byte(cal.Serialize(ical.WithNewLineWindows)), string(method)
 }
 
 // Feed is a calendar subscription (METHOD:PUBLISH) with the events, named name.
@@ -105,7 +106,7 @@ func Feed(name string, events []Event) []byte {
 		e.Organizer, e.Attendee = "", ""
 		e.add(cal)
 	}
-	return []byte(cal.Serialize())
+	return []byte(cal.Serialize(ical.WithNewLineWindows))
 }
 
 // HostOf is the host of a base URL without port, for UIDs ("slotbook.invalid" if none).

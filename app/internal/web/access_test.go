@@ -60,6 +60,18 @@ func (f *matrixFixture) timeOff(t *testing.T, st schedule.Staff) int64 {
 	return id
 }
 
+// failedMail is a mail the outbox gave up on.
+func (f *matrixFixture) failedMail(t *testing.T) int64 {
+	t.Helper()
+	var id int64
+	if err := f.a.st.Pool().QueryRow(context.Background(), `
+		INSERT INTO mail_outbox (template, recipient, attempts, last_error, failed_at)
+		VALUES ('booking_created', 'matrix@example.com', 10, '550 mailbox unavailable', now()) RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func (f *matrixFixture) user(t *testing.T) account.User {
 	t.Helper()
 	f.seq++
@@ -119,6 +131,8 @@ func (f *matrixFixture) request(t *testing.T, rt route, st schedule.Staff, self 
 			fill("sid", sid)
 		}
 		body = url.Values{"role": {"viewer"}, "staffId": {"none"}}
+	case strings.HasPrefix(rt.Path, "/admin/mail/{id}"):
+		fill("id", itoa(f.failedMail(t)))
 	case strings.Contains(rt.Path, "{sid}"): // the own account's sessions
 		sid := "none"
 		if self.ID != 0 {
@@ -281,6 +295,14 @@ func TestPermissionMatrix(t *testing.T) {
 		{access.Admin, "GET /admin/audit", false, allowed},
 		{access.Owner, "POST /admin/users/{id}/mfa/reset", false, allowed},
 		{access.Viewer, "POST /account/password", false, allowed},
+		{access.Staff, "GET /admin/mail", false, forbidden},
+		{access.Viewer, "POST /admin/mail/{id}/retry", false, forbidden},
+		{access.Admin, "POST /admin/mail/{id}/retry", false, allowed},
+		{access.Staff, "POST /admin/staff/{id}/feed", false, allowed},
+		{access.Staff, "POST /admin/staff/{id}/feed", true, notFound},
+		{access.Staff, "POST /admin/staff/{id}/feed/revoke", true, notFound},
+		{access.Viewer, "POST /admin/staff/{id}/feed", false, forbidden},
+		{access.Admin, "POST /admin/staff/{id}/feed", true, allowed},
 	} {
 		if out, ok := got[key{c.role, c.pattern, c.foreign}]; !ok || out != c.want {
 			t.Errorf("hand-written: %s %s foreign=%v: %q, want %s", cmpOr(string(c.role), "anon"), c.pattern, c.foreign, out, c.want)

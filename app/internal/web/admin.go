@@ -53,9 +53,15 @@ func (s *server) adminRouteTable() []route {
 		{"GET", "/admin/staff/{id}/timeoff", access.TimeOffView, s.adminTimeOff},
 		{"POST", "/admin/staff/{id}/timeoff", access.TimeOffManage, s.adminTimeOffAdd},
 		{"POST", "/admin/staff/{id}/timeoff/{tid}/delete", access.TimeOffManage, s.adminTimeOffDelete},
+		{"POST", "/admin/staff/{id}/feed", access.FeedManage, s.adminFeedCreate},
+		{"POST", "/admin/staff/{id}/feed/revoke", access.FeedManage, s.adminFeedRevoke},
 
 		{"GET", "/admin/settings", access.SettingsManage, s.adminSettings},
 		{"POST", "/admin/settings", access.SettingsManage, s.adminSettingsSave},
+
+		{"GET", "/admin/mail", access.SettingsManage, s.adminMail},
+		{"POST", "/admin/mail/settings", access.SettingsManage, s.adminMailSettingsSave},
+		{"POST", "/admin/mail/{id}/retry", access.SettingsManage, s.adminMailRetry},
 
 		{"GET", "/admin/users", access.UsersView, s.adminUsers},
 		{"POST", "/admin/users", access.UsersManage, s.adminUserInvite},
@@ -1016,6 +1022,8 @@ func (s *server) adminStaffList(w http.ResponseWriter, r *http.Request) {
 type staffFormPage struct {
 	ID   int64
 	Form formValues
+	// Feed is the calendar feed section (feed.go; nil: not shown).
+	Feed *feedState
 }
 
 func staffValues(st schedule.Staff) formValues {
@@ -1048,6 +1056,19 @@ func (s *server) adminStaffForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) renderStaffForm(w http.ResponseWriter, r *http.Request, v *view, status int, id int64, fv formValues) {
+	s.renderStaffPage(w, r, v, status, id, fv, "")
+}
+
+// renderStaffPage is renderStaffForm with the URL of a calendar feed token just made.
+func (s *server) renderStaffPage(w http.ResponseWriter, r *http.Request, v *view, status int, id int64, fv formValues, feedURL string) {
+	feed, err := s.feedState(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if feed != nil {
+		feed.URL = feedURL
+	}
 	if id == 0 {
 		v.Title = v.T("admin.staff_member.new_title")
 		v.LangBase = "/admin/staff/new"
@@ -1055,7 +1076,7 @@ func (s *server) renderStaffForm(w http.ResponseWriter, r *http.Request, v *view
 		v.Title = v.T("admin.staff_member.edit_title", "Name", fv.Get("name"))
 		v.LangBase = "/admin/staff/" + itoa(id)
 	}
-	v.Data = &staffFormPage{ID: id, Form: fv}
+	v.Data = &staffFormPage{ID: id, Form: fv, Feed: feed}
 	s.render(w, r, status, "admin_staff", v)
 }
 

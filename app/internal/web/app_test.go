@@ -96,6 +96,10 @@ type appOptions struct {
 	accountIdle time.Duration // the account service's idle timeout (default: idle)
 	mfa         account.MFAMode
 	realClock   bool // the account service uses the wall clock (for timeouts)
+	// manageKey seals manage tokens for later mails (booking.WithManageTokenKey); smtp tells
+	// /admin/mail a mail server is configured.
+	manageKey []byte
+	smtp      bool
 }
 
 // testHasher hashes passwords with the production parameters, four at a time.
@@ -124,7 +128,11 @@ func newTestAppWith(t *testing.T, o appOptions) *testApp {
 	}
 	a := &testApp{st: st, logs: &logBuffer{}, clock: testNow}
 	a.c = &client{a: a}
-	a.bs = booking.NewService(st, booking.WithNow(a.now), booking.WithBaseURL("https://book.example.test"))
+	bopts := []booking.Option{booking.WithNow(a.now), booking.WithBaseURL("https://book.example.test")}
+	if o.manageKey != nil {
+		bopts = append(bopts, booking.WithManageTokenKey(o.manageKey))
+	}
+	a.bs = booking.NewService(st, bopts...)
 	if o.idle == 0 {
 		o.idle = 15 * time.Minute
 	}
@@ -151,6 +159,8 @@ func newTestAppWith(t *testing.T, o appOptions) *testApp {
 		AuditDB:      st.Pool(),
 		IdleTimeout:  o.idle,
 		MFA:          o.mfa,
+
+		MailConfigured: o.smtp,
 	})
 	link, err := a.acc.CreateOwner(ctx, "owner@example.com")
 	if err != nil {

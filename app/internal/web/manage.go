@@ -22,6 +22,8 @@ type managePage struct {
 	// CanChange: before the deadline and not cancelled.
 	CanChange     bool
 	RescheduleURL string
+	// Contact is the business contact shown once changes online are over (mail settings).
+	Contact mailContact
 	// New slot for the reschedule confirmation.
 	NewStart time.Time
 	NewEnd   time.Time
@@ -79,6 +81,14 @@ func (s *server) renderManage(w http.ResponseWriter, r *http.Request, v *view, s
 			return
 		}
 		p.SelfErasure = on
+	}
+	if !p.CanChange && !p.Cancelled && !p.Past {
+		c, err := s.contact(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		p.Contact = c
 	}
 	v.Data = p
 	s.render(w, r, status, "manage", v)

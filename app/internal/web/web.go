@@ -46,6 +46,10 @@ type Options struct {
 	SessionStore scs.Store
 	// AuditDB reads the audit log for /admin/audit (the database pool).
 	AuditDB audit.Querier
+	// Mail is the mail queue, the mail settings and the staff calendar feeds (default: NewMail
+	// on the real backend's database); MailConfigured tells /admin/mail whether SMTP is set up.
+	Mail           Mail
+	MailConfigured bool
 	// IdleTimeout ends a session unused this long (default DefaultIdleTimeout); SessionLifetime
 	// ends any session this old (default DefaultSessionLifetime).
 	IdleTimeout     time.Duration
@@ -78,6 +82,8 @@ type server struct {
 	tr    *translator
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// mail: /admin/mail, the calendar feeds, the manage page's contact (nil: those answer 404).
+	mail Mail
 	// sessionMux is mux with the cookie session loaded and saved (for /admin and /account).
 	sessionMux http.Handler
 
@@ -130,6 +136,9 @@ func newServer(b Backend, opts Options) (*server, error) {
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
+	if s.mail = opts.Mail; s.mail == nil {
+		s.mail = defaultMail(b, opts)
+	}
 	s.routes()
 	return s, nil
 }
@@ -145,6 +154,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /book/{service}/details", s.details)
 	s.mux.HandleFunc("POST /book/{service}", s.book)
 	s.mux.HandleFunc("GET /booked/{token}", s.booked)
+	s.mux.HandleFunc("GET /calendar/{file}", s.calendarFeed)
 	s.mux.HandleFunc("GET /manage/{token}", s.manage)
 	s.mux.HandleFunc("POST /manage/{token}/cancel", s.manageCancel)
 	s.mux.HandleFunc("GET /manage/{token}/reschedule", s.rescheduleTimes)

@@ -59,13 +59,16 @@ const (
 	// CustomersManage: find a customer's data by e-mail address, export it (GDPR Art. 15/20) and
 	// erase it (Art. 17).
 	CustomersManage Permission = "customers.manage"
+
+	// FeedManage: create and revoke a staff member's calendar feed URL (/calendar/{token}.ics).
+	FeedManage Permission = "feed.manage"
 )
 
 // Permissions lists every permission in the order of docs/security.md.
 var Permissions = []Permission{
 	CalendarView, BookingView, BookingManage, CatalogView, CatalogManage, HoursManage,
-	TimeOffView, TimeOffManage, SettingsManage, UsersView, UsersManage, UsersResetMFA, AuditView,
-	CustomersManage, AccountSelf,
+	TimeOffView, TimeOffManage, FeedManage, SettingsManage, UsersView, UsersManage, UsersResetMFA,
+	AuditView, CustomersManage, AccountSelf,
 }
 
 // Valid reports whether p is one of Permissions.
@@ -102,19 +105,19 @@ func (s Scope) String() string {
 var matrix = map[Role]map[Permission]Scope{
 	Owner: {
 		CalendarView: All, BookingView: All, BookingManage: All, CatalogView: All,
-		CatalogManage: All, HoursManage: All, TimeOffView: All, TimeOffManage: All,
+		CatalogManage: All, HoursManage: All, TimeOffView: All, TimeOffManage: All, FeedManage: All,
 		SettingsManage: All, UsersView: All, UsersManage: All, UsersResetMFA: All, AuditView: All,
 		CustomersManage: All, AccountSelf: All,
 	},
 	Admin: {
 		CalendarView: All, BookingView: All, BookingManage: All, CatalogView: All,
-		CatalogManage: All, HoursManage: All, TimeOffView: All, TimeOffManage: All,
+		CatalogManage: All, HoursManage: All, TimeOffView: All, TimeOffManage: All, FeedManage: All,
 		SettingsManage: All, UsersView: All, UsersManage: All, AuditView: All, CustomersManage: All,
 		AccountSelf: All,
 	},
 	Staff: {
 		CalendarView: Own, BookingView: Own, BookingManage: Own, CatalogView: All,
-		TimeOffView: Own, TimeOffManage: Own, AccountSelf: All,
+		TimeOffView: Own, TimeOffManage: Own, FeedManage: Own, AccountSelf: All,
 	},
 	Viewer: {
 		CalendarView: All, BookingView: All, CatalogView: All, TimeOffView: All, AccountSelf: All,
