@@ -30,6 +30,23 @@ build: ## Build bin/manager (the operator) and bin/slotbook (the booking app).
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/manager ./cmd/manager
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/slotbook ./app
 
+# Images (docs/development.md, "Images"): built by hack/images with go-containerregistry, without a
+# Docker daemon or a base image. IMAGE_REGISTRY=<registry>/<prefix> names them there and pushes;
+# without it they are named ghcr.io/slotbook/{operator,app}:$(VERSION) and only written to
+# bin/images/. Every timestamp is SOURCE_DATE_EPOCH (default: the commit time).
+IMAGE_REGISTRY ?=
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+
+.PHONY: images
+images: ## Build the operator and app OCI images into bin/images/ (IMAGE_REGISTRY=... also pushes).
+	go run ./hack/images -out bin/images -version '$(VERSION)' -platforms '$(IMAGE_PLATFORMS)' \
+		-registry '$(IMAGE_REGISTRY)' -created '$(SOURCE_DATE_EPOCH)'
+
+.PHONY: bench-images
+bench-images: images ## Image sizes and start times (docs/benchmarks.md, "Images").
+	go run ./hack/images measure -out bin/images
+
 .PHONY: run-app
 run-app: build ## Run the booking app alone: a local PostgreSQL, demo data, the URL printed.
 	hack/run-app.sh
