@@ -65,8 +65,11 @@ func (r *TenantReconciler) releaseChildren(ctx context.Context, tenant *slotbook
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
+	lists := r.ownedOptionalKinds()
 	for _, kind := range ownedNamespacedKinds {
-		list := kind.list()
+		lists = append(lists, kind.list())
+	}
+	for _, list := range lists {
 		if err := r.APIReader.List(ctx, list, client.InNamespace(tenant.NamespaceName()),
 			client.MatchingLabels{slotbookv1alpha1.TenantLabel: tenant.Name}); err != nil {
 			return err

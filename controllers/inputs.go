@@ -53,7 +53,7 @@ func copiedClassSecrets(class *slotbookv1alpha1.TenantClass) []copiedClassSecret
 // gatherInputs looks up everything the tenant's desired objects depend on besides the Tenant and
 // its class.
 func (r *TenantReconciler) gatherInputs(ctx context.Context, tenant *slotbookv1alpha1.Tenant, class *slotbookv1alpha1.TenantClass) (resources.Inputs, *problem, error) {
-	in := resources.Inputs{Tenant: tenant, Class: class}
+	in := resources.Inputs{Tenant: tenant, Class: class, PodMonitorAvailable: r.PodMonitors}
 
 	for _, s := range copiedClassSecrets(class) {
 		data, p, err := r.classSecret(ctx, class, s.ref, s.field, s.keys...)

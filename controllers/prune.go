@@ -18,15 +18,16 @@ import (
 // prunableLists are the kinds of which a tenant needs a varying set: a PodDisruptionBudget only
 // with several replicas, a monitoring NetworkPolicy only when the class allows scraping, the SMTP
 // NetworkPolicy and credentials Secret only when the class sets smtp, a CA Secret only when the
-// class names one, an owner setup Job only for the current spec.owner. Objects of these kinds that
-// the Tenant controls but no longer wants are deleted.
-func prunableLists() []client.ObjectList {
-	return []client.ObjectList{
+// class names one, an owner setup Job only for the current spec.owner, the app's PodMonitor only
+// while the class enables monitoring. Objects of these kinds that the Tenant controls but no
+// longer wants are deleted.
+func (r *TenantReconciler) prunableLists() []client.ObjectList {
+	return append([]client.ObjectList{
 		&networkingv1.NetworkPolicyList{},
 		&policyv1.PodDisruptionBudgetList{},
 		&corev1.SecretList{},
 		&batchv1.JobList{}, // the owner setup Job of an e-mail address no longer in spec.owner
-	}
+	}, r.ownedOptionalKinds()...)
 }
 
 func (r *TenantReconciler) prune(ctx context.Context, tenant *slotbookv1alpha1.Tenant, desired []client.Object) error {
@@ -34,7 +35,7 @@ func (r *TenantReconciler) prune(ctx context.Context, tenant *slotbookv1alpha1.T
 	for _, o := range desired {
 		wanted[kindAndName(o)] = true
 	}
-	for _, list := range prunableLists() {
+	for _, list := range r.prunableLists() {
 		if err := r.Client.List(ctx, list, client.InNamespace(tenant.NamespaceName()),
 			client.MatchingLabels{slotbookv1alpha1.TenantLabel: tenant.Name}); err != nil {
 			return err

@@ -49,6 +49,13 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// prometheus-operator's CRDs, for the app's PodMonitor; without them those tests skip.
+	if files, reason := testenv.MonitoringCRDFiles(); reason != "" {
+		monitoringSkipReason = reason
+		fmt.Fprintln(os.Stderr, "controllers: prometheus-operator CRDs not available, PodMonitor tests will be skipped:", reason)
+	} else {
+		crds = append(crds, files...)
+	}
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     crds,
 		ErrorIfCRDPathMissing: true,
@@ -99,6 +106,9 @@ func runSuite(m *testing.M) int {
 }
 
 var testManager ctrl.Manager
+
+// monitoringSkipReason says why prometheus-operator's CRDs are not installed ("" when they are).
+var monitoringSkipReason string
 
 const operatorServiceAccount = "system:serviceaccount:slotbook-system:slotbook-operator"
 

@@ -12,6 +12,7 @@ import (
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	barmancloudv1 "github.com/cloudnative-pg/plugin-barman-cloud/api/v1"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -52,6 +54,10 @@ type TenantReconciler struct {
 	Recorder  events.EventRecorder
 	// MaxConcurrentReconciles is the number of tenants reconciled in parallel.
 	MaxConcurrentReconciles int
+	// PodMonitors is true when the cluster serves prometheus-operator's PodMonitor kind: tenants
+	// of a class that enables monitoring then get one for their app (and PodMonitors are watched
+	// and pruned).
+	PodMonitors bool
 }
 
 // +kubebuilder:rbac:groups=slotbook.io,resources=tenants,verbs=get;list;watch;patch
@@ -72,23 +78,37 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=clusters;scheduledbackups,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=barmancloud.cnpg.io,resources=objectstores,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;patch
+// The app's PodMonitor (when the class enables monitoring) is applied, watched and pruned.
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=podmonitors,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one tenant's instance to the state its Tenant and class describe.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	result, err := r.reconcile(ctx, req)
+	countReconcileError(err)
+	return result, err
+}
+
+func (r *TenantReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	tenant := &slotbookv1alpha1.Tenant{}
 	if err := r.Client.Get(ctx, req.NamespacedName, tenant); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			forgetTenantMetrics(req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
 	}
 	if !tenant.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, tenant)
+		forgetTenantMetrics(tenant.Name)
+		result, err := r.reconcileDelete(ctx, tenant)
+		return result, inStep("Delete", err)
 	}
 	if !controllerutil.ContainsFinalizer(tenant, Finalizer) {
 		patch := client.MergeFrom(tenant.DeepCopy())
 		controllerutil.AddFinalizer(tenant, Finalizer)
 		if err := r.Client.Patch(ctx, tenant, patch); err != nil {
-			return ctrl.Result{}, err
+			return ctrl.Result{}, inStep(reconcileErrorReasonFinalizer, err)
 		}
 	}
 
@@ -96,8 +116,9 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	obs, result, reconcileErr := r.reconcileNormal(ctx, tenant)
 	computeStatus(tenant, obs)
 	if err := r.patchStatus(ctx, tenant, before); err != nil {
-		return ctrl.Result{}, errors.Join(reconcileErr, err)
+		return ctrl.Result{}, errors.Join(reconcileErr, inStep(reconcileErrorReasonStatus, err))
 	}
+	recordTenantMetrics(tenant, obs)
 	r.recordTransitions(tenant, before)
 	return result, reconcileErr
 }
@@ -110,7 +131,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 	class, problem, err := r.resolveClass(ctx, tenant)
 	if err != nil || problem != nil {
 		obs.problem = problem
-		return obs, ctrl.Result{}, err
+		return obs, ctrl.Result{}, inStep("ClassLookup", err)
 	}
 	obs.className = class.Name
 	obs.smtp = smtpStatus(class)
@@ -119,24 +140,24 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 	if err != nil || problem != nil {
 		obs.problem = problem
 		// The class's Secrets are not watched: look again in a while.
-		return obs, ctrl.Result{RequeueAfter: time.Minute}, err
+		return obs, ctrl.Result{RequeueAfter: time.Minute}, inStep("Inputs", err)
 	}
 	desired, err := resources.Build(in)
 	if err != nil {
-		return obs, ctrl.Result{}, err
+		return obs, ctrl.Result{}, inStep("Build", err)
 	}
 	if err := r.applyAll(ctx, tenant, desired); err != nil {
 		obs.applyErr = err
-		return obs, ctrl.Result{}, err
+		return obs, ctrl.Result{}, inStep("Apply", err)
 	}
 	if err := r.prune(ctx, tenant, desired); err != nil {
-		return obs, ctrl.Result{}, err
+		return obs, ctrl.Result{}, inStep("Prune", err)
 	}
 	if err := r.observe(ctx, tenant, &obs); err != nil {
-		return obs, ctrl.Result{}, err
+		return obs, ctrl.Result{}, inStep("Observe", err)
 	}
 	if err := r.ensureOwnerSetupJob(ctx, tenant, desired, &obs); err != nil {
-		return obs, ctrl.Result{}, err
+		return obs, ctrl.Result{}, inStep("OwnerSetup", err)
 	}
 	return obs, ctrl.Result{RequeueAfter: resyncPeriod}, nil
 }
@@ -193,8 +214,45 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, tenant *slotbookv1al
 	return err
 }
 
-// recordTransitions emits an Event when the tenant becomes ready or stalls, once per change.
+// storyEvents are the Events that tell a tenant's provisioning story, one per change of a
+// condition to the listed status: class resolved (see recordTransitions), objects created (the
+// summary Event of applyAll), namespace active, database provisioning and ready, certificate
+// issued, app available, Ready; and the degradations and their recovery. A steady-state reconcile
+// changes no condition and emits none.
+var storyEvents = []struct {
+	condition string
+	status    metav1.ConditionStatus
+	reason    string // "" for any reason
+	eventType string
+	event     string // the Event's reason
+}{
+	{slotbookv1alpha1.ConditionNamespaceReady, metav1.ConditionTrue, "", corev1.EventTypeNormal, "NamespaceReady"},
+	{slotbookv1alpha1.ConditionDatabaseReady, metav1.ConditionFalse, ReasonPending, corev1.EventTypeNormal, "DatabaseProvisioning"},
+	{slotbookv1alpha1.ConditionDatabaseReady, metav1.ConditionTrue, "", corev1.EventTypeNormal, "DatabaseReady"},
+	{slotbookv1alpha1.ConditionBackupsHealthy, metav1.ConditionFalse, "", corev1.EventTypeWarning, "BackupsFailing"},
+	{slotbookv1alpha1.ConditionCertificateReady, metav1.ConditionTrue, "", corev1.EventTypeNormal, "CertificateIssued"},
+	{slotbookv1alpha1.ConditionCertificateReady, metav1.ConditionFalse, "", corev1.EventTypeNormal, "CertificatePending"},
+	{slotbookv1alpha1.ConditionAppReady, metav1.ConditionTrue, "", corev1.EventTypeNormal, "AppAvailable"},
+}
+
+// recordTransitions emits the Events of the provisioning story for what changed in this
+// reconcile, once per change: the class resolved, a part becoming ready (or failing), and the
+// tenant becoming ready, degraded or stalled.
 func (r *TenantReconciler) recordTransitions(tenant *slotbookv1alpha1.Tenant, before *slotbookv1alpha1.TenantStatus) {
+	if c := tenant.Status.ClassName; c != "" && c != before.ClassName {
+		r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "ClassResolved", "Provision",
+			"Provisioning with TenantClass %s in namespace %s", c, tenant.NamespaceName())
+	}
+	for _, e := range storyEvents {
+		c := meta.FindStatusCondition(tenant.Status.Conditions, e.condition)
+		if c == nil || c.Status != e.status || (e.reason != "" && c.Reason != e.reason) {
+			continue
+		}
+		if prev := meta.FindStatusCondition(before.Conditions, e.condition); prev != nil && prev.Status == c.Status && prev.Reason == c.Reason {
+			continue
+		}
+		r.Recorder.Eventf(tenant, nil, e.eventType, e.event, "Provision", "%s", c.Message)
+	}
 	for _, c := range tenant.Status.Conditions {
 		if c.Type != slotbookv1alpha1.ConditionReady && c.Type != slotbookv1alpha1.ConditionStalled {
 			continue
@@ -204,9 +262,11 @@ func (r *TenantReconciler) recordTransitions(tenant *slotbookv1alpha1.Tenant, be
 			continue
 		}
 		switch {
-		case c.Type == slotbookv1alpha1.ConditionReady && c.Status == "True":
+		case c.Type == slotbookv1alpha1.ConditionReady && c.Status == metav1.ConditionTrue:
 			r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, c.Reason, "Provision", "%s", c.Message)
-		case c.Type == slotbookv1alpha1.ConditionStalled && c.Status == "True":
+		case c.Type == slotbookv1alpha1.ConditionReady && c.Reason == "Degraded":
+			r.Recorder.Eventf(tenant, nil, corev1.EventTypeWarning, "Degraded", "Provision", "%s", c.Message)
+		case c.Type == slotbookv1alpha1.ConditionStalled && c.Status == metav1.ConditionTrue:
 			r.Recorder.Eventf(tenant, nil, corev1.EventTypeWarning, c.Reason, "Provision", "%s", c.Message)
 		}
 	}
@@ -221,6 +281,9 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Namespace{})
 	for _, kind := range ownedNamespacedKinds {
 		b = b.Owns(kind.object)
+	}
+	if r.PodMonitors {
+		b = b.Owns(&monitoringv1.PodMonitor{})
 	}
 	return b.
 		Watches(&slotbookv1alpha1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfClass)).
@@ -251,6 +314,15 @@ var ownedNamespacedKinds = []struct {
 	{&barmancloudv1.ObjectStore{}, func() client.ObjectList { return &barmancloudv1.ObjectStoreList{} }},
 	{&cmv1.Certificate{}, func() client.ObjectList { return &cmv1.CertificateList{} }},
 	{&batchv1.Job{}, func() client.ObjectList { return &batchv1.JobList{} }},
+}
+
+// ownedOptionalKinds are the kinds of ownedNamespacedKinds' sort whose CRDs the cluster may lack:
+// listed only when it serves them.
+func (r *TenantReconciler) ownedOptionalKinds() []client.ObjectList {
+	if r.PodMonitors {
+		return []client.ObjectList{&monitoringv1.PodMonitorList{}}
+	}
+	return nil
 }
 
 func kindAndName(obj client.Object) string {

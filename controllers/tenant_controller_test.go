@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -287,13 +288,25 @@ func (w countingStatusWriter) Update(ctx context.Context, o client.Object, opts 
 	return w.SubResourceWriter.Update(ctx, o, opts...)
 }
 
+// countingRecorder counts Events: they are writes to the API server too.
+type countingRecorder struct {
+	events.EventRecorder
+	writes *atomic.Int64
+}
+
+func (c countingRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
+	c.writes.Add(1)
+	c.EventRecorder.Eventf(regarding, related, eventtype, reason, action, note, args...)
+}
+
 // forceReconcile runs one reconcile of the tenant outside the manager, with the manager's cache,
-// and returns the number of writes it made.
+// and returns the number of writes it made, Events included.
 func forceReconcile(t *testing.T, name string) int64 {
 	t.Helper()
 	var writes atomic.Int64
 	r := NewTenantReconciler(testManager, 1)
 	r.Client = countingClient{testManager.GetClient(), &writes}
+	r.Recorder = countingRecorder{r.Recorder, &writes}
 	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}); err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}

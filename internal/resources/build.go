@@ -8,7 +8,7 @@ import (
 
 // Build returns every object of one tenant, in the order they are best applied: the namespace
 // and its guard rails first, then the secrets the database and app need, then the database, the
-// certificate, the network policies, the app and the owner setup Job.
+// certificate, the network policies, the app (with its PodMonitor) and the owner setup Job.
 func Build(in Inputs) ([]client.Object, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -36,6 +36,7 @@ func Build(in Inputs) ([]client.Object, error) {
 		AppService(in),
 		AppIngress(in),
 		AppPodDisruptionBudget(in),
+		AppPodMonitor(in),
 		OwnerSetupJob(in),
 	)
 	// Builders return a typed nil for objects the tenant does not need (e.g. no PDB for one replica).

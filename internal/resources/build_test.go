@@ -213,6 +213,7 @@ func fullInputs() Inputs {
 	in.Class = fullClass()
 	in.BackupEndpointCA = map[string][]byte{"ca.crt": []byte("-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n")}
 	in.SMTPCredentials = smtpCredentials()
+	in.PodMonitorAvailable = true
 	in.APIServerEndpoints = []Endpoint{
 		{Addr: netip.MustParseAddr("2001:db8::10"), Port: 6443},
 		{Addr: netip.MustParseAddr("192.0.2.10"), Port: 6443},

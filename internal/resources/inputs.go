@@ -40,6 +40,9 @@ type Inputs struct {
 	// APIServerEndpoints are the kube-apiserver addresses (from the `kubernetes` EndpointSlices),
 	// which the database pods must reach.
 	APIServerEndpoints []Endpoint
+	// PodMonitorAvailable says the cluster serves prometheus-operator's PodMonitor kind, so a
+	// class that enables monitoring gets the app's PodMonitor.
+	PodMonitorAvailable bool
 	// Released asks for the objects as they are left behind by a deleted Tenant with
 	// deletionPolicy Retain: no owner references, labelled as retained.
 	Released bool

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
+
+	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
 )
 
 // pgHBARejectPlainText makes PostgreSQL refuse every connection without TLS. CloudNativePG puts
@@ -124,11 +126,15 @@ func backupRetention(in Inputs) string {
 	return in.Tenant.Spec.Postgres.Backup.Retention
 }
 
-func backupSchedule(in Inputs) string {
-	if in.Tenant.Spec.Postgres.Backup.Schedule == "" {
+func backupSchedule(in Inputs) string { return BackupSchedule(in.Tenant) }
+
+// BackupSchedule is the tenant's base backup schedule (CloudNativePG's 6-field cron with seconds),
+// the default filled in: what its ScheduledBackup runs, and what the operator's metrics report.
+func BackupSchedule(t *slotbookv1alpha1.Tenant) string {
+	if t.Spec.Postgres.Backup.Schedule == "" {
 		return "0 0 2 * * *"
 	}
-	return in.Tenant.Spec.Postgres.Backup.Schedule
+	return t.Spec.Postgres.Backup.Schedule
 }
 
 // ScheduledBackup takes the tenant's base backups through the Barman Cloud plugin. The first one

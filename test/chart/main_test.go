@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/slotbook/slotbook/internal/testenv"
 )
 
 const (
@@ -54,7 +56,7 @@ func run(m *testing.M) int {
 
 	// The chart's own crds/ folder, exactly what `helm install` installs.
 	crdPaths := []string{filepath.Join(chartDir, "crds")}
-	if files, reason := monitoringCRDFiles(); reason != "" {
+	if files, reason := testenv.MonitoringCRDFiles(); reason != "" {
 		monitoringSkipReason = reason
 		fmt.Fprintln(os.Stderr, "test/chart: prometheus-operator CRDs not available, ServiceMonitor/PodMonitor/PrometheusRule objects will be skipped:", reason)
 	} else {
@@ -78,47 +80,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-// monitoringCRDFiles finds the ServiceMonitor, PodMonitor and PrometheusRule CRDs in the
-// prometheus-operator module of the version whose monitoring API our go.mod already requires.
-// It returns a reason instead when they cannot be had (e.g. no module proxy and an empty cache).
-func monitoringCRDFiles() ([]string, string) {
-	const apis = "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring"
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", apis).Output()
-	if err != nil {
-		return nil, fmt.Sprintf("go list -m %s: %v", apis, err)
-	}
-	version := strings.TrimSpace(string(out))
-	module := "github.com/prometheus-operator/prometheus-operator@" + version
-	// The module is not in our build graph, so ask for it outside the repository's go.mod rules
-	// (-mod=readonly would refuse); it is only downloaded once into the module cache.
-	cmd := exec.Command("go", "mod", "download", "-json", module)
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
-	cmd.Dir = os.TempDir()
-	out, err = cmd.Output()
-	if err != nil {
-		return nil, fmt.Sprintf("go mod download %s: %v", module, err)
-	}
-	var dir string
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		if rest, ok := strings.CutPrefix(line, `"Dir": "`); ok {
-			dir = strings.TrimSuffix(strings.TrimSuffix(rest, ","), `"`)
-		}
-	}
-	if dir == "" {
-		return nil, "go mod download printed no Dir for " + module
-	}
-	var files []string
-	for _, kind := range []string{"servicemonitors", "podmonitors", "prometheusrules"} {
-		f := filepath.Join(dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_"+kind+".yaml")
-		if _, err := os.Stat(f); err != nil {
-			return nil, err.Error()
-		}
-		files = append(files, f)
-	}
-	return files, ""
 }
 
 // isMonitoring reports whether an object is of a prometheus-operator kind.
