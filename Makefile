@@ -44,8 +44,8 @@ images: ## Build the operator and app OCI images into bin/images/ (IMAGE_REGISTR
 		-registry '$(IMAGE_REGISTRY)' -created '$(SOURCE_DATE_EPOCH)'
 
 .PHONY: bench-images
-bench-images: images ## Image sizes and start times (docs/benchmarks.md, "Images").
-	go run ./hack/images measure -out bin/images
+bench-images: images ## Image sizes and start times (BENCH_IMAGES_FLAGS=-database=URL: also serve to /readyz).
+	go run ./hack/images measure -out bin/images $(BENCH_IMAGES_FLAGS)
 
 .PHONY: run-app
 run-app: build ## Run the booking app alone: a local PostgreSQL, demo data, the URL printed.

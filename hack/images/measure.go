@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,6 +187,8 @@ func measureMain(args []string) error {
 	fs := flag.NewFlagSet("measure", flag.ContinueOnError)
 	out := fs.String("out", "bin/images", "directory with the archives make images wrote")
 	runs := fs.Int("runs", 200, "runs of each command (interleaved)")
+	database := fs.String("database", "", "PostgreSQL URL (plain TCP, e.g. postgresql://slotbook@127.0.0.1:55432/booking?sslmode=disable): also measure the app's serve to /readyz")
+	readyRuns := fs.Int("ready-runs", 20, "runs of each server start with -database (interleaved)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -289,7 +292,86 @@ func measureMain(args []string) error {
 	for j, s := range subjects {
 		fmt.Printf("| %s | %.2f ms | %.2f ms | %.1f× |\n", s.label, ms(median(times[j])), ms(pct(times[j], 0.9)), float64(median(times[j]))/float64(base))
 	}
+	if *database == "" {
+		return nil
+	}
+
+	// Exec to ready: the app's serve (migrations checked, database pool, listening) until /readyz
+	// answers 200, against a hello-world Go HTTP server until /healthz answers 200.
+	if err := os.WriteFile(filepath.Join(hello, "main.go"), []byte(helloHTTP), 0o644); err != nil {
+		return err
+	}
+	if err := goBuild(ctx, hello, ".", filepath.Join(baseRoot, binDir, "hellohttp"), host, "x", nil); err != nil {
+		return err
+	}
+	appRoot := subjects[len(subjects)-1].rootfs
+	servers := []struct {
+		label, rootfs, url string
+		env, argv          []string
+	}{
+		{"hello-world Go HTTP server to /healthz (baseline)", baseRoot, "http://127.0.0.1:18081/healthz",
+			[]string{"LISTEN=127.0.0.1:18081"}, []string{"/" + binDir + "/hellohttp"}},
+		{"slotbook `serve` to /readyz (migrations current)", appRoot, "http://127.0.0.1:18080/readyz", []string{
+			"SLOTBOOK_DATABASE_URL=" + *database, "SLOTBOOK_DEV_INSECURE_DATABASE=true",
+			"SLOTBOOK_BASE_URL=http://localhost:18080", "SLOTBOOK_SESSION_KEY=" + strings.Repeat("k", 32),
+			"SLOTBOOK_LISTEN_ADDR=127.0.0.1:18080", "SLOTBOOK_METRICS_ADDR=127.0.0.1:18090",
+		}, []string{"/" + binDir + "/slotbook", "serve"}},
+	}
+	ready := make([][]time.Duration, len(servers))
+	for i := 0; i < *readyRuns; i++ {
+		for j, s := range servers {
+			d, err := timeToReady(ctx, inImage(ctx, s.rootfs, append([]string{"PATH=/" + binDir}, s.env...), s.argv...), s.url)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.label, err)
+			}
+			ready[j] = append(ready[j], d)
+		}
+	}
+	fmt.Printf("\nExec to ready, %d interleaved starts each, %s:\n\n", *readyRuns, how)
+	fmt.Printf("| server | median | p90 | median / baseline |\n| --- | ---: | ---: | ---: |\n")
+	base = median(ready[0])
+	for j, s := range servers {
+		fmt.Printf("| %s | %.2f ms | %.2f ms | %.1f× |\n", s.label, ms(median(ready[j])), ms(pct(ready[j], 0.9)), float64(median(ready[j]))/float64(base))
+	}
 	return nil
+}
+
+const helloHTTP = `package main
+
+import (
+	"net/http"
+	"os"
+)
+
+func main() {
+	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	panic(http.ListenAndServe(os.Getenv("LISTEN"), nil))
+}
+`
+
+// timeToReady starts cmd and polls url every 0.5 ms until it answers 200, then stops cmd.
+func timeToReady(ctx context.Context, cmd *exec.Cmd, url string) (time.Duration, error) {
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	client := &http.Client{Timeout: time.Second}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	for time.Since(start) < 20*time.Second {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(start), nil
+			}
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+	return 0, fmt.Errorf("not ready after 20 s: %s", out.String())
 }
 
 // writeFiles materialises layer files in dir (for the baseline's rootfs).
