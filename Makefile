@@ -64,10 +64,11 @@ helm: ## Build (once) the helm CLI the chart tests use (hack/helm.sh).
 	hack/helm.sh >/dev/null
 
 .PHONY: chart-sync
-chart-sync: ## Copy the CRDs and the operator's ClusterRole from config/ into charts/slotbook-operator.
+chart-sync: ## Copy the CRDs, the operator's ClusterRole and the alert rules from config/ into charts/slotbook-operator.
 	rm -f charts/slotbook-operator/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/slotbook-operator/crds/
 	cp config/rbac/role.yaml charts/slotbook-operator/files/manager-role.yaml
+	cp config/prometheus/rules.yaml charts/slotbook-operator/files/prometheus-rules.yaml
 
 .PHONY: chart-lint
 chart-lint: helm ## helm lint the chart with default and test values.

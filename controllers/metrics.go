@@ -83,6 +83,18 @@ func MetricNames() []string {
 		MetricBackupScheduleInterval, MetricCertificateExpiry}
 }
 
+// MetricLabels are the labels of each of the operator's metrics (besides those the scrape adds).
+func MetricLabels() map[string][]string {
+	return map[string][]string{
+		MetricTenantCondition:        {metricsTenantLabel, "type", "status"},
+		MetricTenantCreated:          {metricsTenantLabel},
+		MetricReconcileErrors:        {"reason"},
+		MetricLastBackup:             {metricsTenantLabel},
+		MetricBackupScheduleInterval: {metricsTenantLabel},
+		MetricCertificateExpiry:      {metricsTenantLabel, "certificate"},
+	}
+}
+
 // stepError marks an error with the reconcile step it happened in (the reason label of
 // slotbook_reconcile_errors_total).
 type stepError struct {

@@ -11,6 +11,7 @@ import (
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	eventsv1 "k8s.io/api/events/v1"
@@ -327,4 +328,33 @@ func TestAppPodMonitor(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// MetricLabels, which the alert and dashboard tests check queries against, says what the
+// registered collectors really have.
+func TestMetricLabelsMatchTheCollectors(t *testing.T) {
+	labels := MetricLabels()
+	if len(labels) != len(MetricNames()) {
+		t.Fatalf("MetricLabels has %d metrics, MetricNames %d", len(labels), len(MetricNames()))
+	}
+	for _, c := range []interface {
+		Describe(chan<- *prometheus.Desc)
+	}{tenantConditionGauge, tenantCreated, reconcileErrors, lastBackup, backupScheduleInterval, certificateExpiry} {
+		ch := make(chan *prometheus.Desc, 1)
+		c.Describe(ch)
+		desc := (<-ch).String()
+		var name string
+		for n := range labels {
+			if strings.Contains(desc, `fqName: "`+n+`"`) {
+				name = n
+			}
+		}
+		if name == "" {
+			t.Errorf("%s is not in MetricLabels", desc)
+			continue
+		}
+		if want := "variableLabels: {" + strings.Join(labels[name], ",") + "}"; !strings.Contains(desc, want) {
+			t.Errorf("%s: want %s", desc, want)
+		}
+	}
 }

@@ -195,7 +195,7 @@ func checkDefaultRender(t *testing.T, objs []*unstructured.Unstructured) {
 	if repo, _, _ := strings.Cut(kc.Image, ":"); c.Image != repo+":"+chartAppVersion(t) {
 		t.Errorf("image %s, want config/manager's repository %s with the chart's appVersion", c.Image, repo)
 	}
-	for _, kind := range []string{"ServiceMonitor", "PodMonitor", "PrometheusRule", "TenantClass"} {
+	for _, kind := range []string{"ServiceMonitor", "PodMonitor", "PrometheusRule", "TenantClass", "ConfigMap"} {
 		for _, o := range objs {
 			if o.GetKind() == kind {
 				t.Errorf("%s rendered although disabled by default", objectID(o))
@@ -208,7 +208,8 @@ func checkCustomRender(t *testing.T, objs []*unstructured.Unstructured) {
 	for _, id := range []string{
 		"ServiceMonitor platform-ops/acme-slotbook-operator",
 		"PodMonitor platform-ops/acme-slotbook-operator",
-		"PrometheusRule platform-ops/acme-slotbook-operator",
+		"PrometheusRule platform-ops/acme-slotbook-alerts",
+		"ConfigMap platform-ops/acme-slotbook-grafana-dashboards",
 		"TenantClass eu-standard",
 		"ValidatingAdmissionPolicyBinding acme-slotbook-tenant-deletion-protection",
 	} {
@@ -237,6 +238,7 @@ func checkCustomRender(t *testing.T, objs []*unstructured.Unstructured) {
 	if dep.Spec.Template.Spec.ServiceAccountName != "acme-slotbook-operator" {
 		t.Errorf("serviceAccountName %s", dep.Spec.Template.Spec.ServiceAccountName)
 	}
+	checkRenderedMonitoring(t, objs)
 	class := mustFind(t, objs, "TenantClass", "eu-standard")
 	if class.GetAnnotations()["slotbook.io/is-default-class"] != "true" {
 		t.Errorf("TenantClass is not marked default: %v", class.GetAnnotations())
