@@ -205,8 +205,10 @@ type BackupSpec struct {
 
 // SecretReference names a Secret in a namespace.
 type SecretReference struct {
+	// Namespace of the Secret, e.g. the operator's namespace slotbook-system.
 	// +kubebuilder:validation:MinLength=1
 	Namespace string `json:"namespace"`
+	// Name of the Secret.
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 }
@@ -265,8 +267,10 @@ type LimitsSpec struct {
 
 // MonitoringSpec says who may scrape tenants' metrics ports.
 type MonitoringSpec struct {
-	// NamespaceSelector selects the namespaces of the metrics scrapers (e.g. Prometheus).
-	// When unset no scraping is allowed.
+	// NamespaceSelector selects the namespaces of the metrics scrapers (e.g. Prometheus): a
+	// NetworkPolicy lets them reach the app's (9090) and PostgreSQL's (9187) metrics ports, and,
+	// when the cluster serves prometheus-operator's PodMonitor kind, every tenant gets a PodMonitor
+	// for its app. When unset no scraping is allowed and there is no PodMonitor.
 	// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)",message="monitoring.namespaceSelector must select something: an empty selector matches every namespace"
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
