@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -201,15 +202,17 @@ func TestProvisioningStory(t *testing.T) {
 	want := []string{"ClassResolved", "Created", "NamespaceReady", "DatabaseProvisioning", "CertificatePending",
 		"DatabaseReady", "CertificateIssued", "AppAvailable", "Ready"}
 	var got []string
+	var story []eventsv1.Event
 	eventually(t, waitTimeout, "the provisioning story's Events", func() error {
 		var list eventsv1.EventList
 		if err := k8s.List(context.Background(), &list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
 			return err
 		}
-		got = got[:0]
+		got, story = got[:0], story[:0]
 		for _, e := range list.Items {
 			if e.Regarding.Kind == "Tenant" && e.Regarding.Name == tenant.Name {
 				got = append(got, e.Reason)
+				story = append(story, e)
 			}
 		}
 		for _, reason := range want {
@@ -219,6 +222,10 @@ func TestProvisioningStory(t *testing.T) {
 		}
 		return nil
 	})
+	sort.Slice(story, func(i, j int) bool { return story[i].EventTime.Before(&story[j].EventTime) })
+	for _, e := range story {
+		t.Logf("%-8s %-20s %s", e.Type, e.Reason, e.Note)
+	}
 	for _, e := range got {
 		if e == "Updated" || e == "BackupsFailing" || e == "Degraded" {
 			t.Errorf("unexpected %s Event while provisioning: %v", e, got)

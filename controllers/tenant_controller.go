@@ -135,6 +135,11 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 	}
 	obs.className = class.Name
 	obs.smtp = smtpStatus(class)
+	if tenant.Status.ClassName != class.Name {
+		// The first chapter of the story, before the objects are created; once per class change.
+		r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "ClassResolved", "Provision",
+			"Provisioning with TenantClass %s in namespace %s", class.Name, tenant.NamespaceName())
+	}
 
 	in, problem, err := r.gatherInputs(ctx, tenant, class)
 	if err != nil || problem != nil {
@@ -215,7 +220,7 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, tenant *slotbookv1al
 }
 
 // storyEvents are the Events that tell a tenant's provisioning story, one per change of a
-// condition to the listed status: class resolved (see recordTransitions), objects created (the
+// condition to the listed status: class resolved (reconcileNormal), objects created (the
 // summary Event of applyAll), namespace active, database provisioning and ready, certificate
 // issued, app available, Ready; and the degradations and their recovery. A steady-state reconcile
 // changes no condition and emits none.
@@ -236,13 +241,9 @@ var storyEvents = []struct {
 }
 
 // recordTransitions emits the Events of the provisioning story for what changed in this
-// reconcile, once per change: the class resolved, a part becoming ready (or failing), and the
-// tenant becoming ready, degraded or stalled.
+// reconcile, once per change: a part becoming ready (or failing), and the tenant becoming ready,
+// degraded or stalled.
 func (r *TenantReconciler) recordTransitions(tenant *slotbookv1alpha1.Tenant, before *slotbookv1alpha1.TenantStatus) {
-	if c := tenant.Status.ClassName; c != "" && c != before.ClassName {
-		r.Recorder.Eventf(tenant, nil, corev1.EventTypeNormal, "ClassResolved", "Provision",
-			"Provisioning with TenantClass %s in namespace %s", c, tenant.NamespaceName())
-	}
 	for _, e := range storyEvents {
 		c := meta.FindStatusCondition(tenant.Status.Conditions, e.condition)
 		if c == nil || c.Status != e.status || (e.reason != "" && c.Reason != e.reason) {
@@ -285,6 +286,11 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.PodMonitors {
 		b = b.Owns(&monitoringv1.PodMonitor{})
 	}
+	mgr.GetLogger().Info("app PodMonitors for classes that enable monitoring",
+		"enabled", r.PodMonitors, "why", map[bool]string{
+			true:  "the cluster serves monitoring.coreos.com/v1 PodMonitor",
+			false: "the cluster does not serve monitoring.coreos.com/v1 PodMonitor (restart the operator after installing prometheus-operator)",
+		}[r.PodMonitors])
 	return b.
 		Watches(&slotbookv1alpha1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfClass)).
 		Watches(&discoveryEndpointSlice, handler.EnqueueRequestsFromMapFunc(r.allTenants),
