@@ -57,6 +57,8 @@ func TestValuesSchemaRejects(t *testing.T) {
 		"bad interval":                "serviceMonitor.interval=often",
 		"resources with unknown key":  "resources.request.cpu=1",
 		"non-string label value type": "commonLabels.team[0]=x",
+		"dashboards unknown key":      "grafanaDashboards.folder=x",
+		"dashboards bad label key":    "grafanaDashboards.label=not a label",
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := helm(t, "template", "slotbook", chartDir, "--set", set)
