@@ -102,7 +102,12 @@ func lockStaff(staffParam string) string {
 }
 
 // insertBookingSQL inserts a booking unless it overlaps another or the catalogue moved on, and
-// appends its audit entry, in one statement (see InsertBookingIfCurrent). It always returns one
+// appends its audit entry, in one statement (see InsertBookingIfCurrent). The CTE parents locks
+// the staff and service rows (FOR KEY SHARE, what the foreign-key checks take anyway) BEFORE the
+// audit entry takes the chain's lock: the foreign-key checks themselves run at the end of the
+// statement, after the audit CTE, and would otherwise wait for a catalogue edit that holds the
+// staff row and waits for the chain's lock — a deadlock (seen in TestAuditConcurrentWorkload).
+// Every writer thus takes its row locks first and the chain's lock last. It always returns one
 // row: the catalogue version, then the new booking's id and timestamps (NULL if nothing was
 // inserted). Parameters: $1–$11 the booking, $12 the catalogue version the caller checked
 // against (0: none), $13… the audit entry (audit.CallSQL), then the sealed manage token (NULL:
@@ -113,13 +118,16 @@ var insertBookingSQL = `
 	staff_lock AS (
 		SELECT ` + lockStaff("$2::bigint") + `
 		FROM cv WHERE $12::bigint = 0 OR cv.version <= $12),
+	parents AS (
+		SELECT 1 FROM staff st, services sv WHERE st.id = $2 AND sv.id = $1
+		FOR KEY SHARE OF st, sv),
 	ins AS (
 		INSERT INTO bookings (service_id, staff_id, start_at, end_at, blocked, customer_name,
 		                      customer_email, customer_phone, locale, status, manage_token_hash,
 		                      manage_token_sealed, privacy_notice_version)
 		SELECT $1, $2, $3, $4, tstzrange($5, $6, '[)'), $7, $8, $9, $10, 'confirmed', $11,
 		       $19::text, NULLIF($20::text, '')
-		FROM staff_lock
+		FROM staff_lock LEFT JOIN parents ON true
 		ON CONFLICT DO NOTHING
 		RETURNING id, created_at, updated_at),
 	aud AS (SELECT ` + audit.CallSQL(13, "ins.id::text") + ` AS audit_id FROM ins)

@@ -114,7 +114,7 @@ func (s *Store) SetWorkingHours(ctx context.Context, staffID int64, h schedule.W
 		// Lock the staff row: concurrent replacements of the same person's hours run one after
 		// the other, and a missing person is noticed.
 		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM staff WHERE id = $1 FOR UPDATE`, staffID).Scan(&one); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM staff WHERE id = $1 FOR NO KEY UPDATE`, staffID).Scan(&one); err != nil {
 			return notFound(err)
 		}
 		old := map[int64]schedule.WeeklyHours{staffID: {}}

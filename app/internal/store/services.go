@@ -143,7 +143,7 @@ func (s *Store) UpdateService(ctx context.Context, svc catalog.Service) error {
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		// The old row, locked: the diff is against what this update replaces.
-		old, err := scanService(tx.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services s WHERE s.id = $1 FOR UPDATE OF s`, svc.ID))
+		old, err := scanService(tx.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services s WHERE s.id = $1 FOR NO KEY UPDATE OF s`, svc.ID))
 		if err != nil {
 			return notFound(err)
 		}

@@ -86,7 +86,7 @@ func (s *Store) UpdateStaff(ctx context.Context, st schedule.Staff) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := scanStaff(tx.QueryRow(ctx, `SELECT `+staffColumns+` FROM staff WHERE id = $1 FOR UPDATE`, st.ID))
+		old, err := scanStaff(tx.QueryRow(ctx, `SELECT `+staffColumns+` FROM staff WHERE id = $1 FOR NO KEY UPDATE`, st.ID))
 		if err != nil {
 			return notFound(err)
 		}
