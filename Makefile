@@ -77,7 +77,7 @@ chart-lint: helm ## helm lint the chart with default and test values.
 
 .PHONY: test
 test: envtest helm ## Run all tests (unit, golden, envtest) — the command CI runs.
-	KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$(ENVTEST_ASSETS)}" go test ./... -count=1
+	KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$(ENVTEST_ASSETS)}" CGO_ENABLED=0 GOFLAGS="-trimpath $(GOFLAGS)" go test ./... -count=1
 
 .PHONY: golden
 golden: ## Rewrite golden files from the current builders (review the diff!).
