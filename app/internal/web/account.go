@@ -386,20 +386,29 @@ type linkPage struct {
 	Action string
 }
 
-func (s *server) linkForm(w http.ResponseWriter, r *http.Request) {
+// linkFor is the view of a one-time link page and the link of the path: an unknown, used or
+// expired one answers 404 (error.link_invalid). false: it has answered.
+func (s *server) linkFor(w http.ResponseWriter, r *http.Request) (*view, account.LinkInfo, bool) {
 	v, err := s.authView(w, r, "link.title")
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, account.LinkInfo{}, false
 	}
-	token := r.PathValue("token")
-	info, err := s.acc.LinkInfo(r.Context(), token)
+	info, err := s.acc.LinkInfo(r.Context(), r.PathValue("token"))
 	if errors.Is(err, account.ErrLinkInvalid) {
 		s.renderError(w, r, http.StatusNotFound, "error.link_invalid")
-		return
+		return nil, account.LinkInfo{}, false
 	}
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, account.LinkInfo{}, false
+	}
+	return v, info, true
+}
+
+func (s *server) linkForm(w http.ResponseWriter, r *http.Request) {
+	v, info, ok := s.linkFor(w, r)
+	if !ok {
 		return
 	}
 	s.renderLink(w, r, v, http.StatusOK, info)
@@ -415,19 +424,8 @@ func (s *server) renderLink(w http.ResponseWriter, r *http.Request, v *view, sta
 }
 
 func (s *server) linkUse(w http.ResponseWriter, r *http.Request) {
-	v, err := s.authView(w, r, "link.title")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	token := r.PathValue("token")
-	info, err := s.acc.LinkInfo(r.Context(), token)
-	if errors.Is(err, account.ErrLinkInvalid) {
-		s.renderError(w, r, http.StatusNotFound, "error.link_invalid")
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
+	v, info, ok := s.linkFor(w, r)
+	if !ok {
 		return
 	}
 	// The one-time link must be the kind its path says.
@@ -435,7 +433,7 @@ func (s *server) linkUse(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, "error.link_invalid")
 		return
 	}
-	_, err = s.acc.UseLink(r.Context(), token, r.PostFormValue("password"))
+	_, err := s.acc.UseLink(r.Context(), r.PathValue("token"), r.PostFormValue("password"))
 	var verrs validation.Errors
 	switch {
 	case errors.As(err, &verrs):
@@ -572,16 +570,9 @@ func (s *server) accountPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	current, next := f.values.Get("current_password"), f.values.Get("password")
-	if current == "" || next == "" {
-		var errs validation.Errors
-		if current == "" {
-			errs.Add("current_password", "required", "is required", nil)
-		}
-		if next == "" {
-			errs.Add("password", "required", "is required", nil)
-		}
-		s.accountFormError(w, r, errs, "")
+	current, next := f.password("current_password"), f.password("password")
+	if len(f.errs) > 0 {
+		s.accountFormError(w, r, f.errs, "")
 		return
 	}
 	if err := s.acc.ChangePassword(r.Context(), principal(r), current, next, f.checkbox("end_others")); err != nil {
@@ -599,16 +590,13 @@ func (s *server) accountEmail(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	current, email := f.values.Get("email_password"), f.str("email")
-	if current == "" || email == "" {
-		var errs validation.Errors
-		if email == "" {
-			errs.Add("email", "required", "is required", nil)
-		}
-		if current == "" {
-			errs.Add("email_password", "required", "is required", nil)
-		}
-		s.accountFormError(w, r, errs, "")
+	email := f.str("email")
+	if email == "" {
+		f.errs.Add("email", "required", "is required", nil)
+	}
+	current := f.password("email_password")
+	if len(f.errs) > 0 {
+		s.accountFormError(w, r, f.errs, "")
 		return
 	}
 	if err := s.acc.ChangeEmail(r.Context(), principal(r), current, email); err != nil {
@@ -620,6 +608,22 @@ func (s *server) accountEmail(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// mfaForm reads the form of an MFA change on the account page: turning MFA on or off needs the
+// current password (mfa_password). false: it has answered (422 without it).
+func (s *server) mfaForm(w http.ResponseWriter, r *http.Request) (*form, string, bool) {
+	f, err := parseForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, "", false
+	}
+	current := f.password("mfa_password")
+	if len(f.errs) > 0 {
+		s.accountFormError(w, r, f.errs, "")
+		return nil, "", false
+	}
+	return f, current, true
+}
+
 func (s *server) accountMFABegin(w http.ResponseWriter, r *http.Request) {
 	if s.opts.MFA == account.MFADisabled {
 		s.fail(w, r, errPageNotFound)
@@ -627,19 +631,11 @@ func (s *server) accountMFABegin(w http.ResponseWriter, r *http.Request) {
 	}
 	// Re-authentication first (ASVS 7.5.1): a session left open on a shared computer must not
 	// be enough to bind someone else's authenticator to the account.
-	f, err := parseForm(r)
-	if err != nil {
-		s.fail(w, r, err)
+	_, current, ok := s.mfaForm(w, r)
+	if !ok {
 		return
 	}
 	p := principal(r)
-	current := f.values.Get("mfa_password")
-	if current == "" {
-		var errs validation.Errors
-		errs.Add("mfa_password", "required", "is required", nil)
-		s.accountFormError(w, r, errs, "")
-		return
-	}
 	if err := s.acc.Reauthenticate(r.Context(), p, current); err != nil {
 		s.accountFormError(w, r, err, "mfa_password")
 		return
@@ -668,19 +664,11 @@ func (s *server) accountMFAConfirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) accountMFADisable(w http.ResponseWriter, r *http.Request) {
-	f, err := parseForm(r)
-	if err != nil {
-		s.fail(w, r, err)
+	f, current, ok := s.mfaForm(w, r)
+	if !ok {
 		return
 	}
 	p := principal(r)
-	current := f.values.Get("mfa_password")
-	if current == "" {
-		var errs validation.Errors
-		errs.Add("mfa_password", "required", "is required", nil)
-		s.accountFormError(w, r, errs, "")
-		return
-	}
 	if err := s.acc.DisableMFA(r.Context(), p, current); err != nil {
 		s.accountFormError(w, r, err, "mfa_password")
 		return
@@ -700,16 +688,23 @@ func (s *server) accountEndSession(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	sid := r.PathValue("sid")
 	err := s.acc.EndSession(r.Context(), p, p.UserID, sid)
+	s.sessionEnded(w, r, err, sid, "/account?done=session_ended")
+}
+
+// sessionEnded answers the ending of session sid (own or, on the users page, another user's):
+// 404 for one not found or not the principal's to end, the login page after ending one's
+// current session, else back.
+func (s *server) sessionEnded(w http.ResponseWriter, r *http.Request, err error, sid, back string) {
 	switch {
 	case errors.Is(err, account.ErrNotFound), errors.Is(err, account.ErrForbidden):
 		s.fail(w, r, errPageNotFound)
 	case err != nil:
 		s.fail(w, r, err)
-	case sid == p.SessionID:
+	case sid == principal(r).SessionID:
 		_ = s.sm.Destroy(r.Context())
 		redirect(w, r, "/account/login?done=logged_out")
 	default:
-		redirect(w, r, "/account?done=session_ended")
+		redirect(w, r, back)
 	}
 }
 

@@ -645,14 +645,8 @@ func startFromForm(f *form, tz *time.Location) time.Time {
 }
 
 func (s *server) adminBookingCreate(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "new")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := parseForm(r)
-	if err != nil {
-		s.fail(w, r, err)
+	v, f, ok := s.adminForm(w, r, "new")
+	if !ok {
 		return
 	}
 	req := booking.Request{Customer: booking.Customer{
@@ -666,11 +660,12 @@ func (s *server) adminBookingCreate(w http.ResponseWriter, r *http.Request) {
 	} else {
 		f.errs.Add("serviceId", "required", "is required", nil)
 	}
-	req.StaffID = f.staffParam("staffId")
-	if req.StaffID, err = bookingStaff(r, req.StaffID); err != nil {
+	staffID, err := bookingStaff(r, f.staffParam("staffId"))
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	req.StaffID = staffID
 	req.Start = startFromForm(f, v.TZ)
 	f.errs = append(f.errs, validateCustomer(req.Customer, false)...)
 	fv := formValues(f.values)
@@ -953,20 +948,19 @@ func (s *server) adminServiceSave(w http.ResponseWriter, r *http.Request) {
 		SortOrder:    f.optionalInt("sortOrder", -1000000, 1000000),
 		StaffIDs:     f.ids("staffIds"),
 	}
-	errs := f.errs
-	if len(errs) == 0 {
+	err = f.saveIfValid(func() error {
 		if id == 0 {
-			id, err = s.b.CreateService(r.Context(), svc)
-		} else {
-			err = s.b.UpdateService(r.Context(), svc)
+			_, err := s.b.CreateService(r.Context(), svc)
+			return err
 		}
-		if !errors.As(err, &errs) && err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		return s.b.UpdateService(r.Context(), svc)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if len(errs) > 0 {
-		v.Errors = errs
+	if len(f.errs) > 0 {
+		v.Errors = f.errs
 		s.renderServiceForm(w, r, v, http.StatusUnprocessableEntity, svc.ID, formValues(f.values))
 		return
 	}
@@ -1108,20 +1102,19 @@ func (s *server) adminStaffSave(w http.ResponseWriter, r *http.Request) {
 	if st.Email != "" && f.errs.For("email") == nil && !validEmail(st.Email) {
 		f.errs.Add("email", "invalid_email", "is not an email address", nil)
 	}
-	errs := f.errs
-	if len(errs) == 0 {
+	err = f.saveIfValid(func() error {
 		if id == 0 {
-			id, err = s.b.CreateStaff(r.Context(), st)
-		} else {
-			err = s.b.UpdateStaff(r.Context(), st)
+			_, err := s.b.CreateStaff(r.Context(), st)
+			return err
 		}
-		if !errors.As(err, &errs) && err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		return s.b.UpdateStaff(r.Context(), st)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if len(errs) > 0 {
-		v.Errors = errs
+	if len(f.errs) > 0 {
+		v.Errors = f.errs
 		s.renderStaffForm(w, r, v, http.StatusUnprocessableEntity, st.ID, formValues(f.values))
 		return
 	}
@@ -1308,16 +1301,12 @@ func (s *server) adminHoursSave(w http.ResponseWriter, r *http.Request) {
 		return len(weekOrder)
 	}
 	slices.SortStableFunc(f.errs, func(a, b validation.FieldError) int { return cmp.Compare(dayIndex(a.Field), dayIndex(b.Field)) })
-	errs := f.errs
-	if len(errs) == 0 {
-		err := s.b.SetWorkingHours(r.Context(), st.ID, h)
-		if !errors.As(err, &errs) && err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := f.saveIfValid(func() error { return s.b.SetWorkingHours(r.Context(), st.ID, h) }); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if len(errs) > 0 {
-		v.Errors = errs
+	if len(f.errs) > 0 {
+		v.Errors = f.errs
 		days := hoursDays(func(d time.Weekday) []hoursRow { return posted[d] })
 		s.renderHours(w, r, v, http.StatusUnprocessableEntity, st, days)
 		return
@@ -1394,16 +1383,16 @@ func (s *server) adminTimeOffAdd(w http.ResponseWriter, r *http.Request) {
 	if len(f.errs) == 0 && t.Range.Last.Before(t.Range.First) {
 		f.errs.Add("lastDay", "before_first", "before the first day", nil)
 	}
-	errs := f.errs
-	if len(errs) == 0 {
+	err = f.saveIfValid(func() error {
 		_, err := s.b.AddTimeOff(r.Context(), t)
-		if !errors.As(err, &errs) && err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		return err
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if len(errs) > 0 {
-		v.Errors = errs
+	if len(f.errs) > 0 {
+		v.Errors = f.errs
 		s.renderTimeOff(w, r, v, http.StatusUnprocessableEntity, st, formValues(f.values))
 		return
 	}
@@ -1487,14 +1476,8 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, v *view,
 }
 
 func (s *server) adminSettingsSave(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "settings")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := parseForm(r)
-	if err != nil {
-		s.fail(w, r, err)
+	v, f, ok := s.adminForm(w, r, "settings")
+	if !ok {
 		return
 	}
 	st := business.Settings{
@@ -1510,16 +1493,12 @@ func (s *server) adminSettingsSave(w http.ResponseWriter, r *http.Request) {
 			f.errs.Add("timeZone", "invalid_timezone", "unknown time zone", nil)
 		}
 	}
-	errs := f.errs
-	if len(errs) == 0 {
-		err := s.b.UpdateSettings(r.Context(), st)
-		if !errors.As(err, &errs) && err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := f.saveIfValid(func() error { return s.b.UpdateSettings(r.Context(), st) }); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if len(errs) > 0 {
-		v.Errors = errs
+	if len(f.errs) > 0 {
+		v.Errors = f.errs
 		s.renderSettings(w, r, v, http.StatusUnprocessableEntity, formValues(f.values))
 		return
 	}

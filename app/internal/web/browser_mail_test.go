@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -34,22 +32,7 @@ func TestBrowserMail(t *testing.T) {
 	srv := httptest.NewServer(a.h)
 	defer srv.Close()
 
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(80))
-			_ = os.WriteFile(filepath.Join(t.TempDir(), "fail.png"), shot, 0o644)
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	textOf := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	do, textOf := browserStep(t, ctx), browserText(t, ctx)
 	const customer = "browser-mail@example.com"
 	// mail waits for the n-th mail to the customer.
 	mail := func(n int) *mailtest.Parsed {

@@ -75,14 +75,7 @@ func TestBrowserBooking(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
-	textOf := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	textOf := browserText(t, ctx)
 	attr := func(sel, name string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
@@ -215,6 +208,31 @@ func TestBrowserBooking(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 }
 
+// browserStep runs a named step of a browser test; a failed step fails the test and leaves a
+// screenshot.
+func browserStep(t *testing.T, ctx context.Context) func(step string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+			_ = os.WriteFile(filepath.Join(t.TempDir(), "fail.png"), shot, 0o644)
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+}
+
+// browserText reads the text of the element a selector selects; none there fails the test.
+func browserText(t *testing.T, ctx context.Context) func(sel string) string {
+	return func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+}
+
 // newBrowser starts headless Chromium (skipping without it, failing in CI).
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
@@ -247,22 +265,7 @@ func TestBrowserSecurity(t *testing.T) {
 	srv := httptest.NewServer(a.h)
 	defer srv.Close()
 	anna := a.staffNamed(t, "Anna Schmidt")
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot, _ := chromedp.Run(ctx, chromedp.FullScreenshot(80))
-			_ = os.WriteFile(filepath.Join(t.TempDir(), "fail.png"), shot, 0o644)
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	textOf := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	do, textOf := browserStep(t, ctx), browserText(t, ctx)
 	login := func(email string) {
 		t.Helper()
 		do("sign in as "+email,

@@ -82,16 +82,22 @@ func (s *server) adminCustomers(w http.ResponseWriter, r *http.Request) {
 	s.renderCustomers(w, r, v, http.StatusOK, &customersPage{})
 }
 
-// customerEmail reads the form's address; with an error it has answered (422 with the form).
-func (s *server) customerEmail(w http.ResponseWriter, r *http.Request, v *view) (string, bool) {
+// customerForm is the customers page's view and the form's address; with an error it has
+// answered (422 with the form).
+func (s *server) customerForm(w http.ResponseWriter, r *http.Request) (*view, string, bool) {
+	v, err := s.adminView(w, r, "customers")
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, "", false
+	}
 	if s.customers == nil {
 		s.fail(w, r, errPageNotFound)
-		return "", false
+		return nil, "", false
 	}
 	f, err := parseForm(r)
 	if err != nil {
 		s.fail(w, r, err)
-		return "", false
+		return nil, "", false
 	}
 	email := f.str("email")
 	if !validEmail(email) {
@@ -103,18 +109,13 @@ func (s *server) customerEmail(w http.ResponseWriter, r *http.Request, v *view) 
 		}
 		v.Errors = errs
 		s.renderCustomers(w, r, v, http.StatusUnprocessableEntity, &customersPage{Email: email})
-		return "", false
+		return nil, "", false
 	}
-	return email, true
+	return v, email, true
 }
 
 func (s *server) adminCustomersFind(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "customers")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	email, ok := s.customerEmail(w, r, v)
+	v, email, ok := s.customerForm(w, r)
 	if !ok {
 		return
 	}
@@ -155,12 +156,7 @@ func jsonText(v any) string {
 }
 
 func (s *server) adminCustomersExport(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "customers")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	email, ok := s.customerEmail(w, r, v)
+	_, email, ok := s.customerForm(w, r)
 	if !ok {
 		return
 	}
@@ -191,12 +187,7 @@ func (s *server) adminCustomersExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) adminCustomersErase(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "customers")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	email, ok := s.customerEmail(w, r, v)
+	v, email, ok := s.customerForm(w, r)
 	if !ok {
 		return
 	}
@@ -241,14 +232,8 @@ func (s *server) privacyForm(ctx context.Context) (formValues, error) {
 }
 
 func (s *server) adminPrivacySave(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "settings")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := parseForm(r)
-	if err != nil {
-		s.fail(w, r, err)
+	v, f, ok := s.adminForm(w, r, "settings")
+	if !ok {
 		return
 	}
 	p := business.Privacy{
@@ -257,16 +242,12 @@ func (s *server) adminPrivacySave(w http.ResponseWriter, r *http.Request) {
 		NoticeVersion:   f.text("privacyNoticeVersion", false, 100),
 		SelfErasure:     f.has("selfErasure"),
 	}
-	errs := f.errs
-	if len(errs) == 0 {
-		err := s.b.UpdatePrivacy(r.Context(), p)
-		if !errors.As(err, &errs) && err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := f.saveIfValid(func() error { return s.b.UpdatePrivacy(r.Context(), p) }); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if len(errs) > 0 {
-		v.Errors = errs
+	if len(f.errs) > 0 {
+		v.Errors = f.errs
 		v.Title = v.T("admin.settings.title")
 		v.LangBase = "/admin/settings"
 		v.Data = &settingsPage{Form: settingsValues(v.Business), TimeZones: commonTimeZones, Privacy: formValues(f.values)}

@@ -38,15 +38,7 @@ func (s *server) feedState(r *http.Request, staffID int64) (*feedState, error) {
 
 // feedURL is the public address of a feed token.
 func (s *server) feedURL(r *http.Request, token string) string {
-	p := "/calendar/" + url.PathEscape(token) + ".ics"
-	if s.opts.BaseURL != "" {
-		return s.opts.BaseURL + p
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + p
+	return s.absoluteURL(r, "/calendar/"+url.PathEscape(token)+".ics")
 }
 
 // feedStaff loads the staff member of a feed route; one outside the principal's scope is

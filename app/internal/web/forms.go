@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,9 +28,49 @@ func parseForm(r *http.Request) (*form, error) {
 	return &form{values: r.PostForm}, nil
 }
 
+// adminForm opens an admin POST handler that needs nothing before its form: the page's view,
+// then the parsed form. false: it has answered.
+func (s *server) adminForm(w http.ResponseWriter, r *http.Request, nav string) (*view, *form, bool) {
+	v, err := s.adminView(w, r, nav)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	f, err := parseForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	return v, f, true
+}
+
+// saveIfValid calls save only when the form has no errors. The backend's validation errors
+// become the form's, so that the page shows both alike; any other error is returned.
+func (f *form) saveIfValid(save func() error) error {
+	if len(f.errs) > 0 {
+		return nil
+	}
+	err := save()
+	var verrs validation.Errors
+	if errors.As(err, &verrs) {
+		f.errs = verrs
+		return nil
+	}
+	return err
+}
+
 func (f *form) str(name string) string { return strings.TrimSpace(f.values.Get(name)) }
 
 func (f *form) has(name string) bool { return f.values.Get(name) != "" }
+
+// password reads a required password as typed (not trimmed: spaces are part of a password).
+func (f *form) password(name string) string {
+	s := f.values.Get(name)
+	if s == "" {
+		f.errs.Add(name, "required", "is required", nil)
+	}
+	return s
+}
 
 // text reads a string of at most max characters, required or not.
 func (f *form) text(name string, required bool, max int) string {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -77,15 +76,25 @@ func mailValues(m store.MailSettings) formValues {
 	}
 }
 
-// adminMail lists the queued and failed mails, with the reminder and contact settings.
-func (s *server) adminMail(w http.ResponseWriter, r *http.Request) {
+// mailView is the view of /admin/mail, which is not found without mail delivery. false: it has
+// answered.
+func (s *server) mailView(w http.ResponseWriter, r *http.Request) (*view, bool) {
 	v, err := s.adminView(w, r, "mail")
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, false
 	}
 	if s.mail == nil {
 		s.notFound(w, r)
+		return nil, false
+	}
+	return v, true
+}
+
+// adminMail lists the queued and failed mails, with the reminder and contact settings.
+func (s *server) adminMail(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.mailView(w, r)
+	if !ok {
 		return
 	}
 	set, err := s.mail.MailSettings(r.Context())
@@ -110,13 +119,8 @@ func (s *server) renderMail(w http.ResponseWriter, r *http.Request, v *view, sta
 
 // adminMailSettingsSave saves the reminders (hours before, 0 = off) and the business contact.
 func (s *server) adminMailSettingsSave(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "mail")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.mail == nil {
-		s.notFound(w, r)
+	v, ok := s.mailView(w, r)
+	if !ok {
 		return
 	}
 	f, err := parseForm(r)
@@ -134,16 +138,12 @@ func (s *server) adminMailSettingsSave(w http.ResponseWriter, r *http.Request) {
 	if m.ContactEmail != "" && f.errs.For("contactEmail") == nil && !validEmail(m.ContactEmail) {
 		f.errs.Add("contactEmail", "invalid_email", "is not an email address", nil)
 	}
-	errs := f.errs
-	if len(errs) == 0 {
-		err := s.mail.UpdateMailSettings(r.Context(), m)
-		if !errors.As(err, &errs) && err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := f.saveIfValid(func() error { return s.mail.UpdateMailSettings(r.Context(), m) }); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if len(errs) > 0 {
-		v.Errors = errs
+	if len(f.errs) > 0 {
+		v.Errors = f.errs
 		s.renderMail(w, r, v, http.StatusUnprocessableEntity, formValues(f.values))
 		return
 	}

@@ -94,14 +94,8 @@ func parseRole(f *form, p access.Principal) (access.Role, *int64) {
 }
 
 func (s *server) adminUserInvite(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "users")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := parseForm(r)
-	if err != nil {
-		s.fail(w, r, err)
+	v, f, ok := s.adminForm(w, r, "users")
+	if !ok {
 		return
 	}
 	p := principal(r)
@@ -111,6 +105,7 @@ func (s *server) adminUserInvite(w http.ResponseWriter, r *http.Request) {
 	errs := f.errs
 	var link string
 	if len(errs) == 0 {
+		var err error
 		link, err = s.acc.Invite(r.Context(), p, email, name, role, staffID)
 		switch {
 		case errors.As(err, &errs):
@@ -155,15 +150,25 @@ func (s *server) loadUser(r *http.Request, manage bool) (account.User, error) {
 	return u, nil
 }
 
-func (s *server) adminUser(w http.ResponseWriter, r *http.Request) {
+// userFor is the users page's view and the account of the path (see loadUser). false: it has
+// answered.
+func (s *server) userFor(w http.ResponseWriter, r *http.Request, manage bool) (*view, account.User, bool) {
 	v, err := s.adminView(w, r, "users")
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, account.User{}, false
 	}
-	u, err := s.loadUser(r, false)
+	u, err := s.loadUser(r, manage)
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, account.User{}, false
+	}
+	return v, u, true
+}
+
+func (s *server) adminUser(w http.ResponseWriter, r *http.Request) {
+	v, u, ok := s.userFor(w, r, false)
+	if !ok {
 		return
 	}
 	s.renderUser(w, r, v, http.StatusOK, u, userValues(u))
@@ -218,14 +223,8 @@ func (s *server) userChangeError(w http.ResponseWriter, r *http.Request, v *view
 }
 
 func (s *server) adminUserRole(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "users")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.loadUser(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	v, u, ok := s.userFor(w, r, true)
+	if !ok {
 		return
 	}
 	f, err := parseForm(r)
@@ -254,14 +253,8 @@ func (s *server) adminUserDisable(w http.ResponseWriter, r *http.Request) { s.se
 func (s *server) adminUserEnable(w http.ResponseWriter, r *http.Request)  { s.setDisabled(w, r, false) }
 
 func (s *server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
-	v, err := s.adminView(w, r, "users")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.loadUser(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	v, u, ok := s.userFor(w, r, true)
+	if !ok {
 		return
 	}
 	if err := s.acc.SetDisabled(r.Context(), principal(r), u.ID, disabled); err != nil {
@@ -276,14 +269,8 @@ func (s *server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 }
 
 func (s *server) adminUserResetMFA(w http.ResponseWriter, r *http.Request) {
-	v, err := s.adminView(w, r, "users")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.loadUser(r, false)
-	if err != nil {
-		s.fail(w, r, err)
+	v, u, ok := s.userFor(w, r, false)
+	if !ok {
 		return
 	}
 	if err := s.acc.ResetMFA(r.Context(), principal(r), u.ID); err != nil {
@@ -299,20 +286,9 @@ func (s *server) adminUserEndSession(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := principal(r)
 	sid := r.PathValue("sid")
-	err = s.acc.EndSession(r.Context(), p, u.ID, sid)
-	switch {
-	case errors.Is(err, account.ErrNotFound), errors.Is(err, account.ErrForbidden):
-		s.fail(w, r, errPageNotFound)
-	case err != nil:
-		s.fail(w, r, err)
-	case sid == p.SessionID:
-		_ = s.sm.Destroy(r.Context())
-		redirect(w, r, "/account/login?done=logged_out")
-	default:
-		redirect(w, r, "/admin/users/"+itoa(u.ID)+"?done=session_ended")
-	}
+	err = s.acc.EndSession(r.Context(), principal(r), u.ID, sid)
+	s.sessionEnded(w, r, err, sid, "/admin/users/"+itoa(u.ID)+"?done=session_ended")
 }
 
 // RoleName is a role's translated name.

@@ -436,13 +436,18 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 
 // manageURL is the customer's link to their booking.
 func (s *server) manageURL(r *http.Request, token string) string {
-	p := "/manage/" + url.PathEscape(token)
+	return s.absoluteURL(r, "/manage/"+url.PathEscape(token))
+}
+
+// absoluteURL is the full address of a path for links that leave the site (mails, calendar
+// apps): under the configured base URL, else under the request's host.
+func (s *server) absoluteURL(r *http.Request, path string) string {
 	if s.opts.BaseURL != "" {
-		return s.opts.BaseURL + p
+		return s.opts.BaseURL + path
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + p
+	return scheme + "://" + r.Host + path
 }
