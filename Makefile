@@ -94,3 +94,22 @@ run: ## Run the operator against the current kubeconfig.
 .PHONY: bench-app
 bench-app: ## Benchmark the booking app against PostgreSQL (pgbench ceiling, booking TPS, contention, availability latency, RSS).
 	go test ./app/bench/ -run '^$$' -bench BenchmarkApp -benchtime 1x -timeout 15m -v $(BENCH_APP_FLAGS)
+
+# Local cluster (docs/development.md, "Local cluster"): a real single-node Kubernetes built from the
+# Go module proxy and Debian packages (hack/cluster/). State in bin/cluster/, builds cached in
+# ~/.cache/slotbook/cluster/. The admin kubeconfig is bin/cluster/kubeconfig.
+.PHONY: cluster-binaries
+cluster-binaries: ## Build (once) the local cluster's binaries and images (cached by version).
+	hack/cluster/build.sh all
+
+.PHONY: cluster-up
+cluster-up: ## Start the local single-node cluster and wait until it is ready (idempotent).
+	hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and remove what it made (CLUSTER_WIPE=1: also certificates and images).
+	hack/cluster/down.sh $(if $(filter 1,$(CLUSTER_WIPE)),--wipe)
+
+.PHONY: cluster-smoke
+cluster-smoke: cluster-up ## Smoke-test the local cluster (pods, DNS, logs/exec, NetworkPolicy, the app image if built).
+	hack/cluster/smoke.sh
