@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# hack/demo/build.sh - build (once) the third-party parts `make demo` runs, from
+# the Go module proxy and Debian packages, into a cache keyed by version
+# (hack/demo/lib.sh). Each component gets a binary (or rootfs), a one-layer OCI
+# image tarball loadable with `ctr -n k8s.io images import`, the image's name in
+# image-name and the wall time of its cold build in build-seconds:
+#
+#   cnpg-<v>/            manager, cnpg.oci.tar, cnpg-operator.yaml (CRDs, RBAC,
+#                        webhooks, Deployment rendered from the module's config/)
+#   postgresql-<pg>-<suite>-r<rev>/  postgresql.oci.tar, rootfs.tar (debootstrap, postgresql-<pg>,
+#                        barman-cli-cloud), packages.txt, versions.txt
+#   barman-cloud-plugin-<v>/ manager, barman-cloud-plugin.oci.tar
+#   cert-manager-<v>/    controller, cert-manager.oci.tar
+#   versitygw-<v>/       versitygw, versitygw.oci.tar
+#   traefik-<v>/         traefik, traefik.oci.tar
+#
+# Usage: hack/demo/build.sh [all | cnpg | postgresql | barman-cloud-plugin | cert-manager | versitygw | traefik]...
+# A component whose directory exists is done; delete it to rebuild.
+# docs/development.md, "make demo: third-party parts".
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_go
+# Isolate the wrapper-module builds from the caller's go.work / GOFLAGS;
+# static binaries as upstream releases them.
+export GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+mkdir -p "$DEMO_CACHE"
+
+work_root="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-demo-build.XXXXXX")"
+out=""
+trap 'rm -rf "$work_root"; [[ -z $out || ! -d $out ]] || rm -rf "$out"' EXIT
+
+# with_component NAME DIR FUNC: run FUNC (which fills $out) under a lock unless
+# DIR is complete; rename the finished tree into place.
+with_component() {
+  local name="$1" dir="$2" fn="$3" start
+  [[ -d $dir ]] && { log "$name: cached in $dir"; return 0; }
+  exec 8>"$DEMO_CACHE/.$name.lock"
+  flock 8
+  if [[ -d $dir ]]; then exec 8>&-; log "$name: built meanwhile by another run"; return 0; fi
+  out="$dir.tmp.$$"
+  rm -rf "$out"; mkdir -p "$out"
+  start=$SECONDS
+  log "$name: building into $dir (cold builds take minutes)"
+  "$fn"
+  echo $((SECONDS - start)) >"$out/build-seconds"
+  rm -rf "$dir"; mv "$out" "$dir"
+  out=""
+  exec 8>&-
+  log "$name: built in $((SECONDS - start))s"
+}
+
+# binary_image NAME:TAG BINARY PATH_IN_IMAGE [ENTRYPOINT...]: a distroless-like
+# root (passwd/group with root and nonroot 65532, CA bundle, /tmp 1777) plus one
+# binary; written to $out/<component>.oci.tar by the caller's oci_image call.
+binary_root() {
+  local root="$1" bin="$2" path="$3"
+  mkdir -p "$root/etc/ssl/certs" "$root/tmp" "$root/home/nonroot" "$root$(dirname "$path")"
+  chmod 1777 "$root/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  install -m 0755 "$bin" "$root$path"
+  chown -R 0:0 "$root"
+  chown 65532:65532 "$root/home/nonroot"
+}
+
+# --- CloudNativePG operator ----------------------------------------------------
+# One binary is operator and instance manager: the operator's pods run
+# `/manager controller`; every PostgreSQL pod has the init container
+# bootstrap-controller running the *operator image* with
+# `/manager bootstrap /controller/manager`, which copies the binary into a shared
+# emptyDir, and the postgres container runs `/controller/manager instance run`.
+# Image layout as upstream's Dockerfile: /operator/manager_<arch> (the operator
+# hashes these to tell instance managers' versions apart), /manager a symlink to
+# it, WORKDIR / (bootstrap copies the file named by argv[0]'s base name,
+# relative to the working directory), user 65532.
+build_cnpg() {
+  local m="$work_root/cnpg" mod=github.com/cloudnative-pg/cloudnative-pg arch date img
+  arch="$(go env GOARCH)"
+  img="$DEMO_IMAGE_PREFIX/cloudnative-pg:$CNPG_VERSION"
+  new_module "$m" cnpg "$mod@v$CNPG_VERSION"
+  date="$(sed -n 's/.*"Time":"\([0-9-]*\)T.*/\1/p' "$(mod_field "$mod@v$CNPG_VERSION" Info)")"
+  (cd "$m" && go_build "$out/manager" "$mod/cmd/manager" \
+    "-s -w -X $mod/pkg/versions.buildVersion=$CNPG_VERSION -X $mod/pkg/versions.buildCommit=v$CNPG_VERSION -X $mod/pkg/versions.buildDate=${date:-unknown}")
+  "$out/manager" version 2>&1 | grep -q "$CNPG_VERSION" || die "cnpg manager does not report $CNPG_VERSION"
+
+  local root="$work_root/cnpg-root"
+  binary_root "$root" "$out/manager" "/operator/manager_$arch"
+  ln -s "operator/manager_$arch" "$root/manager"
+  cp "$(mod_field "$mod@v$CNPG_VERSION" Dir)/LICENSE" "$root/LICENSE.cloudnative-pg"
+  IMAGE_WORKDIR=/ oci_image "$out/cnpg.oci.tar" "$img" "$root" -- /manager
+  echo "$img" >"$out/image-name"
+  POSTGRES_IMAGE="$DEMO_IMAGE_PREFIX/postgresql:$PG_MAJOR-$POSTGRES_IMAGE_REV" \
+    "$DEMO_HACK/cnpg-manifest.sh" "$img" >"$out/cnpg-operator.yaml"
+}
+
+# --- PostgreSQL operand image ------------------------------------------------------
+# CNPG's conventions (docs/src/container_images.md of the module): initdb,
+# postgres, pg_ctl, pg_controldata, pg_basebackup on PATH, sensible locale, `du`;
+# no entrypoint needed (CNPG runs its instance manager); the tag starts with the
+# major version; CNPG's default postgresUID/GID are 26, so postgres is 26:26 here
+# (Debian's tape group, GID 26, moves to 1026). Also in the image: Debian's
+# barman-cli-cloud 3.4.0 (barman-cloud-* commands, python3-boto3), which the
+# Barman Cloud plugin's sidecar image reuses (see build_barman_plugin).
+# Debian bookworm from the machine's configured apt mirror, with the
+# bookworm-updates and -security updates applied.
+build_postgres() {
+  local root="$work_root/pg-root" mirror img old_uid old_gid tape_gid
+  img="$(postgres_image)"
+  mirror="$(debian_mirror)"
+  command -v debootstrap >/dev/null || die "debootstrap missing (apt-get install debootstrap)"
+  log "  debootstrap $DEBIAN_SUITE from $mirror (log: $out/debootstrap.log)"
+  debootstrap --variant=minbase \
+    --include="postgresql-$PG_MAJOR,locales,barman-cli-cloud" \
+    "$DEBIAN_SUITE" "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
+    die "debootstrap failed; see $out/debootstrap.log"
+
+  # Updates from -updates and -security, no services started in the chroot.
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod 0755 "$root/usr/sbin/policy-rc.d"
+  printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' \
+    "$mirror" "$DEBIAN_SUITE" "$mirror" "$DEBIAN_SUITE" "$(debian_security_mirror)" "$DEBIAN_SUITE" >"$root/etc/apt/sources.list"
+  { chroot "$root" apt-get update && DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get -y --no-install-recommends dist-upgrade; } \
+    >>"$out/debootstrap.log" 2>&1 || die "apt-get upgrade in the rootfs failed; see $out/debootstrap.log"
+
+  # The cluster Debian's postinst made is of no use to CNPG (it runs initdb on its PVC).
+  chroot "$root" pg_dropcluster "$PG_MAJOR" main >>"$out/debootstrap.log" 2>&1 || true
+  rm -rf "$root/var/lib/postgresql/$PG_MAJOR" "$root/etc/postgresql/$PG_MAJOR/main"
+
+  # postgres 26:26 like CNPG's images.
+  old_uid="$(chroot "$root" id -u postgres)"; old_gid="$(chroot "$root" id -g postgres)"
+  tape_gid="$(chroot "$root" getent group 26 | cut -d: -f1 || true)"
+  [[ -z $tape_gid || $tape_gid == postgres ]] || chroot "$root" groupmod -g 1026 "$tape_gid"
+  chroot "$root" groupmod -g 26 postgres
+  chroot "$root" usermod -u 26 -g 26 postgres
+  find "$root" -xdev -uid "$old_uid" -exec chown -h 26 {} +
+  find "$root" -xdev -gid "$old_gid" -exec chgrp -h 26 {} +
+
+  # Locale: en_US.UTF-8 as LANG (CNPG's images), C.UTF-8 is built into glibc.
+  echo 'en_US.UTF-8 UTF-8' >"$root/etc/locale.gen"
+  chroot "$root" locale-gen >>"$out/debootstrap.log" 2>&1
+  chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' >"$out/packages.txt"
+
+  # Slim: no apt lists or caches, docs (copyright files stay), man pages, logs, device nodes.
+  rm -f "$root/usr/sbin/policy-rc.d"
+  : >"$root/etc/resolv.conf"
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
+    "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/var/log/* "$root"/dev/* "$root"/tmp/* \
+    "$root"/usr/share/locale/*/LC_MESSAGES/*.mo
+  find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+  chroot "$root" sh -c "PATH=/usr/lib/postgresql/$PG_MAJOR/bin:\$PATH; initdb --version; pg_ctl --version; pg_controldata --version; pg_basebackup --version; postgres --version; du --version | head -n1; barman-cloud-backup --version" \
+    >"$out/versions.txt" 2>&1 || die "a required command is missing; see $out/versions.txt"
+
+  tar -C "$root" --sort=name --numeric-owner --mtime=@0 --format=gnu -cf "$out/rootfs.tar" .
+  IMAGE_USER=26:26 IMAGE_CMD=postgres \
+    IMAGE_ENV="PATH=/usr/lib/postgresql/$PG_MAJOR/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=en_US.utf8 PGDATA=/var/lib/postgresql/data/pgdata" \
+    oci_image "$out/postgresql.oci.tar" "$img" "$out/rootfs.tar" --
+  echo "$img" >"$out/image-name"
+}
+
+# --- main ----------------------------------------------------------------------
+components=("$@")
+[[ ${#components[@]} -gt 0 ]] || components=(all)
+for c in "${components[@]}"; do
+  case "$c" in
+    all) "$0" cnpg postgresql ;;
+    cnpg) with_component cnpg "$DEMO_CACHE/cnpg-$CNPG_VERSION" build_cnpg ;;
+    postgresql) with_component postgresql "$DEMO_CACHE/postgresql-$PG_MAJOR-$DEBIAN_SUITE-r$POSTGRES_IMAGE_REV" build_postgres ;;
+    *) die "unknown component $c" ;;
+  esac
+done
