@@ -8,9 +8,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # containerd + runc run the pods; containernetworking-plugins gives bridge,
 # host-local, portmap and loopback; iptables/conntrack for kube-proxy;
 # ipset for kube-router's firewall; socat/ethtool/kmod are probed by kubelet
-# and kube-proxy; openssl makes the certificates.
+# and kube-proxy; openssl makes the certificates; curl checks etcd; nfacct
+# lets cluster-down remove the packet counters kube-proxy creates.
 packages=(containerd runc containernetworking-plugins iptables conntrack ipset
-  socat ethtool kmod iproute2 openssl util-linux)
+  socat ethtool kmod iproute2 openssl util-linux curl nfacct)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,10 +27,4 @@ log "installing Debian packages: ${missing[*]}"
 if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-# The containerd package may ship a default service; we run our own instance
-# (socket and state under bin/cluster), nothing to stop here because these
-# machines have no systemd, but say so if one is running.
-if pgrep -x containerd >/dev/null 2>&1; then
-  log "note: a system containerd is running; ours uses its own socket and state under $CLUSTER_DIR"
 fi

@@ -18,32 +18,50 @@ wipe=0
 [[ ${1:-} == --wipe ]] && wipe=1
 CONTAINERD_SOCK="$RUN_DIR/containerd.sock"
 
-# stop NAME: stop the daemon of run/NAME.pid (TERM, then KILL after 15 s). The
-# pid is only signalled while its command line still names NAME, so a pid
-# reused by another process is never hit.
-stop() {
-  local name="$1" f="$RUN_DIR/$1.pid" pid i
+# ours NAME: print the pid of run/NAME.pid if that process is still the
+# daemon (its command line names NAME), so a reused pid is never signalled.
+ours() {
+  local f="$RUN_DIR/$1.pid" pid
   [[ -f $f ]] || return 0
   pid="$(<"$f")"
-  if [[ -n $pid ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- "$name"; then
+  [[ -n $pid ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- "$1" && echo "$pid"
+  return 0
+}
+
+# stop NAME...: TERM the daemons together, wait up to 10 s for all of them
+# (the apiserver's graceful shutdown alone takes ~15 s otherwise), then KILL.
+stop() {
+  local name pid pids=() i
+  for name in "$@"; do
+    pid="$(ours "$name")"
+    rm -f "$RUN_DIR/$name.pid"
+    [[ -n $pid ]] || continue
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    pids+=("$pid")
+  done
+  [[ ${#pids[@]} -gt 0 ]] || return 0
+  for ((i = 0; i < 100; i++)); do
+    local any=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && any=1; done
+    [[ $any == 1 ]] || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then
-      log "  $name did not stop in 15 s, killing it"
+      log "  pid $pid did not stop in 10 s, killing it"
       kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
     fi
-  fi
-  rm -f "$f"
+  done
 }
 
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
 step "stop node and control plane daemons"
-for d in kube-router kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver etcd; do
-  stop "$d"
-done
+# The node first (nothing restarts pods then), then the control plane, etcd last.
+stop kube-router kube-proxy kubelet
+stop kube-scheduler kube-controller-manager kube-apiserver
+stop etcd
 
 step "stop pods"
 if [[ -S $CONTAINERD_SOCK ]] && ctr_ version >/dev/null 2>&1; then
@@ -111,6 +129,10 @@ remove_chains iptables
 remove_chains ip6tables
 if command -v ipset >/dev/null; then
   for s in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-|kube-router)' || true); do ipset destroy "$s" 2>/dev/null || true; done
+fi
+# kube-proxy's nfacct packet counters (pkg/proxy/metrics), free once its rules are gone.
+if command -v nfacct >/dev/null; then
+  for a in ct_state_invalid_dropped_pkts localhost_nps_accepted_pkts; do nfacct delete "$a" >/dev/null 2>&1 || true; done
 fi
 if [[ -f $RUN_DIR/sysctl.saved ]]; then
   while IFS='=' read -r k v; do sysctl -qw "$k=$v" 2>/dev/null || true; done <"$RUN_DIR/sysctl.saved"

@@ -29,7 +29,14 @@ KUBECTL=("$KUBE/kubectl" --kubeconfig "$KUBECONFIG_ADMIN")
 CONTAINERD_SOCK="$RUN_DIR/containerd.sock"
 DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router)
 
-running() { local f="$RUN_DIR/$1.pid"; [[ -f $f ]] && kill -0 "$(<"$f")" 2>/dev/null; }
+# running NAME: the daemon of run/NAME.pid is alive (an exited, unreaped
+# process, state Z, is not).
+running() {
+  local f="$RUN_DIR/$1.pid" pid
+  [[ -f $f ]] || return 1
+  pid="$(<"$f")"
+  kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
 
 # start NAME CMD...: run a daemon in its own session, detached from our
 # stdio, logging to logs/NAME.log, pid in run/NAME.pid.
