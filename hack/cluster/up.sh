@@ -70,6 +70,7 @@ alive() {
 api_ready() { "${KUBECTL[@]}" get --raw /readyz >/dev/null 2>&1; }
 
 step "prerequisites"
+[[ $(id -u) == 0 ]] || die "the local cluster needs root (containerd, bridges, iptables)"
 "$CLUSTER_HACK/deps.sh"
 "$CLUSTER_HACK/build.sh" all
 
@@ -155,6 +156,21 @@ start kube-scheduler "$KUBE/kube-scheduler" \
 sleep 1
 alive kube-controller-manager kube-scheduler
 
+step "CNI bridge config"
+# No ipMasq and no portmap: the pods need no NAT (nothing outside is reachable
+# anyway) and so the CNI plugins make no iptables chains of their own.
+cat >"$CLUSTER_DIR/cni/net.d/10-slotbook.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "slotbook",
+  "plugins": [{
+    "type": "bridge", "bridge": "$POD_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+    "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}],
+             "dataDir": "$CLUSTER_DIR/cni/ipam"}
+  }]
+}
+JSON
+
 step "containerd"
 # restrict_oom_score_adj: the VM lacks CAP_SYS_RESOURCE, so runc must not try
 # to lower oom_score_adj (every sandbox failed otherwise). Everything of ours
@@ -190,21 +206,6 @@ TOML
 start containerd containerd --config "$CLUSTER_DIR/containerd/config.toml"
 for ((i = 0; i < 60; i++)); do ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 && break; alive containerd; sleep 0.5; done
 "$CLUSTER_HACK/import-image.sh" "$PAUSE_DIR/pause.oci.tar" "$PROBE_DIR/probe.oci.tar" "$COREDNS_DIR/coredns.oci.tar"
-
-step "CNI bridge"
-# No ipMasq and no portmap: the pods need no NAT (nothing outside is reachable
-# anyway) and so the CNI plugins make no iptables chains of their own.
-cat >"$CLUSTER_DIR/cni/net.d/10-slotbook.conflist" <<JSON
-{
-  "cniVersion": "1.0.0",
-  "name": "slotbook",
-  "plugins": [{
-    "type": "bridge", "bridge": "$POD_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-    "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}],
-             "dataDir": "$CLUSTER_DIR/cni/ipam"}
-  }]
-}
-JSON
 
 step "kubelet"
 cat >"$CLUSTER_DIR/kubelet/config.yaml" <<YAML
