@@ -9,8 +9,9 @@
 #                        webhooks, Deployment rendered from the module's config/)
 #   postgresql-<pg>-<suite>-r<rev>/  postgresql.oci.tar, rootfs.tar (debootstrap, postgresql-<pg>,
 #                        barman-cli-cloud), packages.txt, versions.txt
-#   barman-cloud-plugin-<v>/ manager, barman-cloud-plugin.oci.tar
-#   cert-manager-<v>/    controller, cert-manager.oci.tar
+#   barman-cloud-plugin-<v>/ manager, plugin-barman-cloud.oci.tar, plugin-barman-cloud-sidecar.oci.tar
+#                        (operand rootfs + /manager), plugin-barman-cloud.yaml
+#   cert-manager-<v>/    controller (our main, hack/demo/cert-manager), cert-manager.oci.tar, cert-manager.yaml
 #   versitygw-<v>/       versitygw, versitygw.oci.tar
 #   traefik-<v>/         traefik, traefik.oci.tar
 #
@@ -91,8 +92,7 @@ build_cnpg() {
   cp "$(mod_field "$mod@v$CNPG_VERSION" Dir)/LICENSE" "$root/LICENSE.cloudnative-pg"
   IMAGE_WORKDIR=/ oci_image "$out/cnpg.oci.tar" "$img" "$root" -- /manager
   echo "$img" >"$out/image-name"
-  POSTGRES_IMAGE="$DEMO_IMAGE_PREFIX/postgresql:$PG_MAJOR-$POSTGRES_IMAGE_REV" \
-    "$DEMO_HACK/cnpg-manifest.sh" "$img" >"$out/cnpg-operator.yaml"
+  "$DEMO_HACK/cnpg-manifest.sh" "$img" >"$out/cnpg-operator.yaml"
 }
 
 # --- PostgreSQL operand image ------------------------------------------------------
@@ -159,14 +159,117 @@ build_postgres() {
   echo "$img" >"$out/image-name"
 }
 
+# --- Barman Cloud plugin ----------------------------------------------------------
+# One binary, three roles: `manager operator` (the plugin's Deployment, a gRPC
+# server CNPG talks to over mTLS with cert-manager certificates), `manager
+# instance` (the sidecar the plugin injects into every PostgreSQL pod, which
+# runs barman-cloud-* there) and `manager restore`. plugin-barman-cloud v0.15.0
+# asks for barman-cloud and machinery v0.6.0, which the Go module proxy refuses;
+# v0.5.1 / v0.5.0 (CNPG 1.30.0's) are put in with `replace` as in the
+# repository's go.mod. Two images: the operator's (binary only) and the
+# sidecar's (the PostgreSQL operand rootfs, which carries Debian's
+# barman-cli-cloud, plus /manager), running as 26:26 like upstream's sidecar.
+build_barman_plugin() {
+  local m="$work_root/barman-plugin" mod=github.com/cloudnative-pg/plugin-barman-cloud pg_dir img sidecar
+  pg_dir="$DEMO_CACHE/postgresql-$PG_MAJOR-$DEBIAN_SUITE-r$POSTGRES_IMAGE_REV"
+  [[ -f $pg_dir/rootfs.tar ]] || die "the sidecar image needs the postgresql component first ($pg_dir)"
+  img="$DEMO_IMAGE_PREFIX/plugin-barman-cloud:$BARMAN_PLUGIN_VERSION"
+  sidecar="$DEMO_IMAGE_PREFIX/plugin-barman-cloud-sidecar:$BARMAN_PLUGIN_VERSION-pg$PG_MAJOR-$DEBIAN_SUITE-r$POSTGRES_IMAGE_REV"
+  new_module "$m" barman-plugin "$mod@v$BARMAN_PLUGIN_VERSION"
+  cat >>"$m/go.mod" <<MOD
+
+// v0.6.0 of both is not served by the Go module proxy.
+replace github.com/cloudnative-pg/barman-cloud => github.com/cloudnative-pg/barman-cloud v0.5.1
+
+replace github.com/cloudnative-pg/machinery => github.com/cloudnative-pg/machinery v0.5.0
+MOD
+  (cd "$m" && go_build "$out/manager" "$mod/cmd/manager" "-s -w")
+  "$out/manager" --help >/dev/null 2>&1 || die "plugin manager does not run"
+
+  local root="$work_root/barman-plugin-root" side="$work_root/barman-sidecar-root"
+  binary_root "$root" "$out/manager" /manager
+  oci_image "$out/plugin-barman-cloud.oci.tar" "$img" "$root" -- /manager
+  echo "$img" >"$out/image-name"
+  mkdir -p "$side"
+  install -m 0755 -o 0 -g 0 "$out/manager" "$side/manager"
+  IMAGE_USER=26:26 \
+    IMAGE_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=en_US.utf8" \
+    oci_image "$out/plugin-barman-cloud-sidecar.oci.tar" "$sidecar" "$pg_dir/rootfs.tar" "$side" -- /manager
+  echo "$sidecar" >"$out/sidecar-image-name"
+  "$DEMO_HACK/barman-plugin-manifest.sh" "$img" "$sidecar" >"$out/plugin-barman-cloud.yaml"
+}
+
+# --- versitygw: S3 gateway (posix backend) ----------------------------------------
+build_versitygw() {
+  local m="$work_root/versitygw" mod=github.com/versity/versitygw img root="$work_root/versitygw-root"
+  img="$DEMO_IMAGE_PREFIX/versitygw:$VERSITYGW_VERSION"
+  new_module "$m" versitygw "$mod@v$VERSITYGW_VERSION"
+  (cd "$m" && go_build "$out/versitygw" "$mod/cmd/versitygw" \
+    "-s -w -X main.Version=v$VERSITYGW_VERSION -X main.Build=v$VERSITYGW_VERSION -X main.BuildTime=none")
+  "$out/versitygw" --version 2>&1 | grep -q "$VERSITYGW_VERSION" || die "versitygw does not report $VERSITYGW_VERSION"
+  binary_root "$root" "$out/versitygw" /usr/local/bin/versitygw
+  oci_image "$out/versitygw.oci.tar" "$img" "$root" -- /usr/local/bin/versitygw
+  echo "$img" >"$out/image-name"
+}
+
+# --- Traefik: ingress controller -----------------------------------------------------
+# Traefik's go.mod takes github.com/traefik/traefik/dynamic/ext from a directory
+# of its repository; the module proxy serves neither that directory nor the
+# module, so the wrapper replaces it with hack/demo/traefik-ext (the same empty
+# extension structs) and repeats Traefik's two fork replaces. The web UI is not
+# built (webui/static holds only a placeholder in the module): no dashboard.
+build_traefik() {
+  local m="$work_root/traefik" mod=github.com/traefik/traefik/v3 gomod img root="$work_root/traefik-root" date
+  img="$DEMO_IMAGE_PREFIX/traefik:$TRAEFIK_VERSION"
+  new_module "$m" traefik "$mod@v$TRAEFIK_VERSION"
+  gomod="$(mod_field "$mod@v$TRAEFIK_VERSION" GoMod)"
+  {
+    echo
+    echo "replace github.com/traefik/traefik/dynamic/ext => $DEMO_HACK/traefik-ext"
+    # Every module => module-version replace of Traefik's own go.mod (its forks).
+    awk '/^replace \(/ {f=1; next} f && /^\)/ {f=0} f && /=>/ && $4 != "" {print "replace " $0}
+         /^replace [^(]/ && $4 !~ /^\./ && NF == 5 {print}' "$gomod"
+  } >>"$m/go.mod"
+  date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$(mod_field "$mod@v$TRAEFIK_VERSION" Info)")"
+  (cd "$m" && go_build "$out/traefik" "$mod/cmd/traefik" \
+    "-s -w -X $mod/pkg/version.Version=v$TRAEFIK_VERSION -X $mod/pkg/version.Codename=slotbook-demo -X $mod/pkg/version.BuildDate=${date:-unknown}")
+  "$out/traefik" version 2>&1 | grep -q "$TRAEFIK_VERSION" || die "traefik does not report $TRAEFIK_VERSION"
+  binary_root "$root" "$out/traefik" /usr/local/bin/traefik
+  oci_image "$out/traefik.oci.tar" "$img" "$root" -- /usr/local/bin/traefik
+  echo "$img" >"$out/image-name"
+}
+
+# --- cert-manager: our main for the module's controllers ------------------------------
+# Upstream's cmd/controller is a module of its own that the Go module proxy does
+# not serve (github.com/cert-manager/cert-manager/controller-binary); the
+# controllers are in the main module's pkg/controller/... . hack/demo/cert-manager
+# is our main and its own module (go.mod/go.sum committed, read-only build).
+build_cert_manager() {
+  local img root="$work_root/cert-manager-root"
+  img="$DEMO_IMAGE_PREFIX/cert-manager:$CERT_MANAGER_VERSION"
+  grep -q "github.com/cert-manager/cert-manager v$CERT_MANAGER_VERSION\$" "$DEMO_HACK/cert-manager/go.mod" ||
+    die "hack/demo/cert-manager/go.mod does not require cert-manager v$CERT_MANAGER_VERSION"
+  (cd "$DEMO_HACK/cert-manager" && GOFLAGS="-mod=readonly -buildvcs=false" \
+    go_build "$out/controller" . "-s -w -X main.version=v$CERT_MANAGER_VERSION")
+  "$out/controller" --version | grep -q "$CERT_MANAGER_VERSION" || die "controller does not report $CERT_MANAGER_VERSION"
+  binary_root "$root" "$out/controller" /app/cmd/controller/controller
+  oci_image "$out/cert-manager.oci.tar" "$img" "$root" -- /app/cmd/controller/controller
+  echo "$img" >"$out/image-name"
+  "$DEMO_HACK/cert-manager-manifest.sh" "$img" >"$out/cert-manager.yaml"
+}
+
 # --- main ----------------------------------------------------------------------
 components=("$@")
 [[ ${#components[@]} -gt 0 ]] || components=(all)
 for c in "${components[@]}"; do
   case "$c" in
-    all) "$0" cnpg postgresql ;;
+    all) "$0" cnpg postgresql barman-cloud-plugin cert-manager versitygw traefik ;;
     cnpg) with_component cnpg "$DEMO_CACHE/cnpg-$CNPG_VERSION" build_cnpg ;;
     postgresql) with_component postgresql "$DEMO_CACHE/postgresql-$PG_MAJOR-$DEBIAN_SUITE-r$POSTGRES_IMAGE_REV" build_postgres ;;
+    barman-cloud-plugin) with_component barman-cloud-plugin "$DEMO_CACHE/barman-cloud-plugin-$BARMAN_PLUGIN_VERSION" build_barman_plugin ;;
+    cert-manager) with_component cert-manager "$DEMO_CACHE/cert-manager-$CERT_MANAGER_VERSION" build_cert_manager ;;
+    versitygw) with_component versitygw "$DEMO_CACHE/versitygw-$VERSITYGW_VERSION" build_versitygw ;;
+    traefik) with_component traefik "$DEMO_CACHE/traefik-$TRAEFIK_VERSION" build_traefik ;;
     *) die "unknown component $c" ;;
   esac
 done
