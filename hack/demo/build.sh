@@ -166,7 +166,11 @@ build_postgres() {
 # runs barman-cloud-* there) and `manager restore`. plugin-barman-cloud v0.15.0
 # asks for barman-cloud and machinery v0.6.0, which the Go module proxy refuses;
 # v0.5.1 / v0.5.0 (CNPG 1.30.0's) are put in with `replace` as in the
-# repository's go.mod. Two images: the operator's (binary only) and the
+# repository's go.mod. machinery v0.5.0 compiles as it is; barman-cloud v0.5.1
+# lacks three error sentinels of the restorer and the
+# data.restoreAdditionalCommandArgs field, which
+# patches/barman-cloud-v0.5.1-plugin-v0.15.0.patch adds to a copy of the module
+# (replace => that directory). Two images: the operator's (binary only) and the
 # sidecar's (the PostgreSQL operand rootfs, which carries Debian's
 # barman-cli-cloud, plus /manager), running as 26:26 like upstream's sidecar.
 build_barman_plugin() {
@@ -176,10 +180,14 @@ build_barman_plugin() {
   img="$DEMO_IMAGE_PREFIX/plugin-barman-cloud:$BARMAN_PLUGIN_VERSION"
   sidecar="$DEMO_IMAGE_PREFIX/plugin-barman-cloud-sidecar:$BARMAN_PLUGIN_VERSION-pg$PG_MAJOR-$DEBIAN_SUITE-r$POSTGRES_IMAGE_REV"
   new_module "$m" barman-plugin "$mod@v$BARMAN_PLUGIN_VERSION"
+  cp -r "$(mod_field github.com/cloudnative-pg/barman-cloud@v0.5.1 Dir)" "$m/barman-cloud"
+  chmod -R u+w "$m/barman-cloud"
+  (cd "$m/barman-cloud" && git apply "$DEMO_HACK/patches/barman-cloud-v0.5.1-plugin-v0.15.0.patch") ||
+    die "patch of barman-cloud v0.5.1 failed"
   cat >>"$m/go.mod" <<MOD
 
 // v0.6.0 of both is not served by the Go module proxy.
-replace github.com/cloudnative-pg/barman-cloud => github.com/cloudnative-pg/barman-cloud v0.5.1
+replace github.com/cloudnative-pg/barman-cloud => ./barman-cloud
 
 replace github.com/cloudnative-pg/machinery => github.com/cloudnative-pg/machinery v0.5.0
 MOD
