@@ -158,3 +158,49 @@ debian_security_mirror() {
   [[ -n $m || ! -f /etc/apt/sources.list ]] || m="$(awk '$1 == "deb" && $3 ~ /-security/ {print $2; exit}' /etc/apt/sources.list)"
   echo "${m:-http://deb.debian.org/debian-security}"
 }
+
+# port: a free TCP port on 127.0.0.1.
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_apiserver DIR: a throwaway etcd + kube-apiserver (the envtest binaries of
+# hack/envtest-binaries.sh) on loopback, state in DIR; appends their PIDs to the
+# caller's array `pids` (the caller kills them) and sets bin (kubectl's dir),
+# api_port, token (system:masters bearer token) and DIR/kubeconfig; defines k
+# (kubectl with that kubeconfig).
+start_apiserver() {
+  local d="$1" etcd_port peer_port
+  bin="$(ENVTEST_SKIP_KUBECTL= "$REPO_ROOT/hack/envtest-binaries.sh")"
+  [[ -x $bin/kube-apiserver && -x $bin/etcd && -x $bin/kubectl ]] || die "envtest binaries incomplete in $bin"
+  etcd_port="$(port)" peer_port="$(port)" api_port="$(port)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$d/api.key" -out "$d/api.crt" 2>/dev/null
+  openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
+  token="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  echo "$token,admin,admin,system:masters" >"$d/tokens.csv"
+  "$bin/etcd" --data-dir "$d/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
+    --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" --initial-cluster "default=http://127.0.0.1:$peer_port" \
+    >"$d/etcd.log" 2>&1 &
+  pids+=($!)
+  "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 --secure-port "$api_port" \
+    --tls-cert-file "$d/api.crt" --tls-private-key-file "$d/api.key" --token-auth-file "$d/tokens.csv" \
+    --authorization-mode RBAC --service-account-issuer https://kubernetes.default.svc \
+    --service-account-key-file "$d/sa.key" --service-account-signing-key-file "$d/sa.key" \
+    --service-cluster-ip-range 10.0.0.0/24 --disable-admission-plugins ServiceAccount \
+    >"$d/apiserver.log" 2>&1 &
+  pids+=($!)
+  cat >"$d/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: t, cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$d/api.crt"}}]
+users: [{name: admin, user: {token: "$token"}}]
+contexts: [{name: t, context: {cluster: t, user: admin}}]
+current-context: t
+KC
+  KUBECTL_KUBECONFIG="$d/kubeconfig"
+  k() { "$bin/kubectl" --kubeconfig "$KUBECTL_KUBECONFIG" "$@"; }
+  local _
+  for _ in $(seq 120); do k get --raw /readyz >/dev/null 2>&1 && break; sleep 0.5; done
+  k get --raw /readyz >/dev/null || die "kube-apiserver not ready; $(tail -5 "$d/apiserver.log")"
+  log "kube-apiserver ready on 127.0.0.1:$api_port"
+}
