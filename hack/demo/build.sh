@@ -224,19 +224,99 @@ build_versitygw() {
 # Traefik's go.mod takes github.com/traefik/traefik/dynamic/ext from a directory
 # of its repository; the module proxy serves neither that directory nor the
 # module, so the wrapper replaces it with hack/demo/traefik-ext (the same empty
-# extension structs) and repeats Traefik's two fork replaces. The web UI is not
-# built (webui/static holds only a placeholder in the module): no dashboard.
+# extension structs). The proxy also refuses (403) Traefik's go-http-auth fork
+# (github.com/containous/go-http-auth) and 14 SDKs that lego's DNS-01 providers
+# import (ucloud, yandex, huaweicloud, tencent, alidns, oci, akamai, ...):
+# go-http-auth is replaced by upstream abbot/go-http-auth v0.4.0 (the proxy
+# serves no later commit) plus CheckSecret and DigestAuth.RequireAuthStale,
+# the two functions of the fork Traefik calls; lego v5 by a copy whose provider registry
+# (providers/dns/zz_gen_dns_providers.go) knows no provider, so ACME DNS-01 is
+# unavailable in this build (HTTP-01/TLS-ALPN-01 and certificates from
+# Secrets are untouched). The web UI is not built (webui/static holds only a
+# placeholder in the module): no dashboard.
 build_traefik() {
   local m="$work_root/traefik" mod=github.com/traefik/traefik/v3 gomod img root="$work_root/traefik-root" date
   img="$DEMO_IMAGE_PREFIX/traefik:$TRAEFIK_VERSION"
   new_module "$m" traefik "$mod@v$TRAEFIK_VERSION"
   gomod="$(mod_field "$mod@v$TRAEFIK_VERSION" GoMod)"
+  local lego_mod lego_v
+  lego_mod=github.com/go-acme/lego/v5
+  lego_v="$(awk -v m="$lego_mod" '$1 == m {print $2; exit}' "$gomod")"
+  [[ -n $lego_v ]] || die "traefik's go.mod has no $lego_mod"
+  cp -r "$(mod_field "$lego_mod@$lego_v" Dir)" "$m/lego"
+  chmod -R u+w "$m/lego"
+  cat >"$m/lego/providers/dns/zz_gen_dns_providers.go" <<'GO'
+// Replaced by Slotbook's hack/demo/build.sh: the SDKs of many DNS providers are
+// not on the Go module proxy, so this build of lego knows no DNS-01 provider.
+
+package dns
+
+import (
+	"fmt"
+
+	"github.com/go-acme/lego/v5/challenge"
+)
+
+// NewDNSChallengeProviderByName always fails in this build.
+func NewDNSChallengeProviderByName(name string) (challenge.Provider, error) {
+	return nil, fmt.Errorf("DNS provider %q: no DNS-01 providers in this build (slotbook demo)", name)
+}
+GO
+  cp -r "$(mod_field github.com/abbot/go-http-auth@v0.4.0 Dir)" "$m/go-http-auth"
+  chmod -R u+w "$m/go-http-auth"
+  printf 'module github.com/abbot/go-http-auth\n\ngo 1.22\n' >"$m/go-http-auth/go.mod"
+  cat >"$m/go-http-auth/slotbook_compat.go" <<'GO'
+// Added by Slotbook's hack/demo/build.sh: what Traefik uses of its fork
+// github.com/containous/go-http-auth (not on the Go module proxy) on top of
+// upstream v0.4.0.
+
+package auth
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// CheckSecret reports whether password matches an htpasswd secret (MD5-crypt
+// $1$/$apr1$, {SHA}, bcrypt $2a$/$2x$/$2y$), as BasicAuth.CheckAuth compares.
+func CheckSecret(password, secret string) bool {
+	compare := compareFuncs[0].compare
+	for _, cmp := range compareFuncs[1:] {
+		if strings.HasPrefix(secret, cmp.prefix) {
+			compare = cmp.compare
+			break
+		}
+	}
+	return compare([]byte(secret), []byte(password)) == nil
+}
+
+// RequireAuthStale is RequireAuth with stale=true in the challenge.
+func (a *DigestAuth) RequireAuthStale(w http.ResponseWriter, r *http.Request) {
+	if len(a.clients) > a.ClientCacheSize+a.ClientCacheTolerance {
+		a.Purge(a.ClientCacheTolerance * 2)
+	}
+	nonce := RandomKey()
+	a.clients[nonce] = &digest_client{nc: 0, last_seen: time.Now().UnixNano()}
+	w.Header().Set(contentType, a.Headers.V().UnauthContentType)
+	w.Header().Set(a.Headers.V().Authenticate,
+		fmt.Sprintf(`Digest realm="%s", nonce="%s", opaque="%s", algorithm="MD5", qop="auth", stale=true`,
+			a.Realm, nonce, a.Opaque))
+	w.WriteHeader(a.Headers.V().UnauthCode)
+	w.Write([]byte(a.Headers.V().UnauthResponse))
+}
+GO
   {
     echo
     echo "replace github.com/traefik/traefik/dynamic/ext => $DEMO_HACK/traefik-ext"
-    # Every module => module-version replace of Traefik's own go.mod (its forks).
-    awk '/^replace \(/ {f=1; next} f && /^\)/ {f=0} f && /=>/ && $4 != "" {print "replace " $0}
-         /^replace [^(]/ && $4 !~ /^\./ && NF == 5 {print}' "$gomod"
+    echo "replace $lego_mod => ./lego"
+    # Traefik's own fork of go-http-auth is not served: upstream's v0.4.0 plus
+    # the two functions Traefik uses of the fork (see below).
+    echo "replace github.com/abbot/go-http-auth => ./go-http-auth"
+    # Traefik's other module => module-version replaces (its forks).
+    awk '/^replace \(/ {f=1; next} f && /^\)/ {f=0} f && /=>/ && $4 != "" && $1 != "github.com/abbot/go-http-auth" {print "replace " $0}
+         /^replace [^(]/ && $4 !~ /^\./ && NF == 5 && $2 != "github.com/abbot/go-http-auth" {print}' "$gomod"
   } >>"$m/go.mod"
   date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$(mod_field "$mod@v$TRAEFIK_VERSION" Info)")"
   (cd "$m" && go_build "$out/traefik" "$mod/cmd/traefik" \

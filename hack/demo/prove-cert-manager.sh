@@ -6,17 +6,19 @@
 # signs a CA Certificate (isCA) in cert-manager, a CA ClusterIssuer uses its
 # Secret, and a leaf Certificate in namespace demo must become Ready with a
 # tls.crt that verifies against the CA. The controller runs as a process
-# (--kubeconfig), not a pod. Everything lives in a temp dir and is stopped at exit.
+# (--kubeconfig), not a pod. When Traefik is built too (build.sh traefik), a
+# second stage serves that certificate: Traefik's Kubernetes Ingress provider
+# (against the same API server, bearer token) reads an Ingress with
+# tls.secretName booking-tls whose backend is an ExternalName Service pointing
+# at a local HTTP server, and curl must get the page over HTTPS trusting only
+# the CA. Everything lives in a temp dir and is stopped at exit; loopback only.
 #
-# Usage: hack/demo/prove-cert-manager.sh   (after hack/demo/build.sh cert-manager)
+# Usage: hack/demo/prove-cert-manager.sh   (after hack/demo/build.sh cert-manager [traefik])
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_go
 dir="$DEMO_CACHE/cert-manager-$CERT_MANAGER_VERSION"
 [[ -x $dir/controller ]] || die "build first: hack/demo/build.sh cert-manager"
-bin="$(ENVTEST_SKIP_KUBECTL= "$REPO_ROOT/hack/envtest-binaries.sh")"
-[[ -x $bin/kube-apiserver && -x $bin/etcd && -x $bin/kubectl ]] || die "envtest binaries incomplete in $bin"
-
 t="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-prove-cm.XXXXXX")"
 pids=()
 cleanup() {
@@ -27,39 +29,7 @@ cleanup() {
   rm -rf "$t"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-etcd_port="$(port)" peer_port="$(port)" api_port="$(port)"
-
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
-  -keyout "$t/api.key" -out "$t/api.crt" 2>/dev/null
-openssl genrsa -out "$t/sa.key" 2048 2>/dev/null
-token="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-echo "$token,admin,admin,system:masters" >"$t/tokens.csv"
-
-"$bin/etcd" --data-dir "$t/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
-  --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$peer_port" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" --initial-cluster "default=http://127.0.0.1:$peer_port" \
-  >"$t/etcd.log" 2>&1 &
-pids+=($!)
-"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 --secure-port "$api_port" \
-  --tls-cert-file "$t/api.crt" --tls-private-key-file "$t/api.key" --token-auth-file "$t/tokens.csv" \
-  --authorization-mode RBAC --service-account-issuer https://kubernetes.default.svc \
-  --service-account-key-file "$t/sa.key" --service-account-signing-key-file "$t/sa.key" \
-  --service-cluster-ip-range 10.0.0.0/24 --disable-admission-plugins ServiceAccount \
-  >"$t/apiserver.log" 2>&1 &
-pids+=($!)
-cat >"$t/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: t, cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$t/api.crt"}}]
-users: [{name: admin, user: {token: "$token"}}]
-contexts: [{name: t, context: {cluster: t, user: admin}}]
-current-context: t
-KC
-k() { "$bin/kubectl" --kubeconfig "$t/kubeconfig" "$@"; }
-for _ in $(seq 120); do k get --raw /readyz >/dev/null 2>&1 && break; sleep 0.5; done
-k get --raw /readyz >/dev/null || die "kube-apiserver not ready; $(tail -5 "$t/apiserver.log")"
-log "kube-apiserver ready on 127.0.0.1:$api_port"
+start_apiserver "$t"
 
 # The whole manifest: proves it applies (Deployment stays unscheduled: no nodes).
 k apply --server-side -f "$dir/cert-manager.yaml" >/dev/null
@@ -111,3 +81,58 @@ k -n demo get secret booking-tls -o jsonpath='{.data.tls\.crt}' | base64 -d >"$t
 openssl verify -CAfile "$t/ca.crt" "$t/leaf.crt" >&2
 openssl x509 -in "$t/leaf.crt" -noout -subject -issuer -ext subjectAltName >&2
 log "PASS: self-signed -> CA ClusterIssuer -> Certificate issued by our cert-manager controller"
+
+traefik="$DEMO_CACHE/traefik-$TRAEFIK_VERSION/traefik"
+[[ -x $traefik ]] || { log "traefik not built: Ingress stage skipped"; exit 0; }
+backend_port="$(port)" https_port="$(port)" http_port="$(port)" ping_port="$(port)"
+mkdir -p "$t/www" && echo "hello from the demo backend" >"$t/www/index.html"
+python3 -m http.server "$backend_port" --bind 127.0.0.1 --directory "$t/www" >"$t/backend.log" 2>&1 &
+pids+=($!)
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: booking, namespace: demo}
+spec:
+  type: ExternalName
+  externalName: localhost
+  ports: [{name: http, port: $backend_port}]
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: traefik}
+spec: {controller: traefik.io/ingress-controller}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: booking, namespace: demo}
+spec:
+  ingressClassName: traefik
+  tls: [{hosts: [demo.slotbook.localhost], secretName: booking-tls}]
+  rules:
+  - host: demo.slotbook.localhost
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: booking, port: {number: $backend_port}}}}
+YAML
+"$traefik" --log.level=INFO --ping=true --entryPoints.traefik.address="127.0.0.1:$ping_port" \
+  --entryPoints.web.address="127.0.0.1:$http_port" --entryPoints.websecure.address="127.0.0.1:$https_port" \
+  --entryPoints.websecure.http.tls=true \
+  --providers.kubernetesingress=true --providers.kubernetesingress.allowExternalNameServices=true \
+  --providers.kubernetesingress.endpoint="https://127.0.0.1:$api_port" \
+  --providers.kubernetesingress.token="$token" --providers.kubernetesingress.certAuthFilePath="$t/api.crt" \
+  >"$t/traefik.log" 2>&1 &
+pids+=($!)
+start=$SECONDS body=""
+while ((SECONDS - start < 60)); do
+  body="$(curl -sS --max-time 2 --cacert "$t/ca.crt" --resolve "demo.slotbook.localhost:$https_port:127.0.0.1" \
+    "https://demo.slotbook.localhost:$https_port/" 2>/dev/null)" && [[ $body == *"demo backend"* ]] && break
+  sleep 1
+done
+if [[ $body != *"demo backend"* ]]; then
+  curl -skv --resolve "demo.slotbook.localhost:$https_port:127.0.0.1" "https://demo.slotbook.localhost:$https_port/" >&2 || true
+  tail -20 "$t/traefik.log" >&2
+  die "Traefik did not serve the Ingress with the cert-manager certificate"
+fi
+log "Traefik $TRAEFIK_VERSION served https://demo.slotbook.localhost (Ingress, TLS from Secret booking-tls, verified against the CA) $((SECONDS - start))s after start: $body"
+echo | openssl s_client -connect "127.0.0.1:$https_port" -servername demo.slotbook.localhost 2>/dev/null | openssl x509 -noout -issuer -subject -ext subjectAltName >&2
+log "PASS: Traefik Ingress with TLS from the Secret cert-manager wrote"
