@@ -12,8 +12,8 @@
 #   barman-cloud-plugin-<v>/ manager, plugin-barman-cloud.oci.tar, plugin-barman-cloud-sidecar.oci.tar
 #                        (operand rootfs + /manager), plugin-barman-cloud.yaml
 #   cert-manager-<v>/    controller (our main, hack/demo/cert-manager), cert-manager.oci.tar, cert-manager.yaml
-#   versitygw-<v>/       versitygw, versitygw.oci.tar
-#   traefik-<v>/         traefik, traefik.oci.tar
+#   versitygw-<v>/       versitygw, versitygw.oci.tar, versitygw.yaml
+#   traefik-<v>/         traefik, traefik.oci.tar, traefik.yaml
 #
 # Usage: hack/demo/build.sh [all | cnpg | postgresql | barman-cloud-plugin | cert-manager | versitygw | traefik]...
 # A component whose directory exists is done; delete it to rebuild.
@@ -218,6 +218,7 @@ build_versitygw() {
   binary_root "$root" "$out/versitygw" /usr/local/bin/versitygw
   oci_image "$out/versitygw.oci.tar" "$img" "$root" -- /usr/local/bin/versitygw
   echo "$img" >"$out/image-name"
+  "$DEMO_HACK/versitygw-manifest.sh" "$img" >"$out/versitygw.yaml"
 }
 
 # --- Traefik: ingress controller -----------------------------------------------------
@@ -325,6 +326,7 @@ GO
   binary_root "$root" "$out/traefik" /usr/local/bin/traefik
   oci_image "$out/traefik.oci.tar" "$img" "$root" -- /usr/local/bin/traefik
   echo "$img" >"$out/image-name"
+  "$DEMO_HACK/traefik-manifest.sh" "$img" >"$out/traefik.yaml"
 }
 
 # --- cert-manager: our main for the module's controllers ------------------------------

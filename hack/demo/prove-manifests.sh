@@ -2,7 +2,8 @@
 # hack/demo/prove-manifests.sh - the rendered install manifests of hack/demo
 # apply, in `make demo`'s order, to a throwaway kube-apiserver 1.37.2 (envtest
 # binaries, loopback; no nodes, so no pod runs): cert-manager.yaml,
-# cnpg-operator.yaml, plugin-barman-cloud.yaml (server-side apply), every CRD
+# cnpg-operator.yaml, plugin-barman-cloud.yaml, versitygw.yaml, traefik.yaml
+# (server-side apply), every CRD
 # becomes Established, and our cert-manager controller (run as a process)
 # issues the Barman Cloud plugin's mTLS certificates (Secrets
 # barman-cloud-server-tls and barman-cloud-client-tls in cnpg-system).
@@ -16,6 +17,8 @@ manifests=(
   "$cm/cert-manager.yaml"
   "$DEMO_CACHE/cnpg-$CNPG_VERSION/cnpg-operator.yaml"
   "$DEMO_CACHE/barman-cloud-plugin-$BARMAN_PLUGIN_VERSION/plugin-barman-cloud.yaml"
+  "$DEMO_CACHE/versitygw-$VERSITYGW_VERSION/versitygw.yaml"
+  "$DEMO_CACHE/traefik-$TRAEFIK_VERSION/traefik.yaml"
 )
 for f in "${manifests[@]}"; do [[ -f $f ]] || die "missing $f: run hack/demo/build.sh first"; done
 
@@ -45,4 +48,4 @@ k -n cnpg-system wait --for condition=Ready --timeout 120s certificate/barman-cl
   { tail -20 "$t/controller.log" >&2; die "the plugin's certificates were not issued"; }
 k -n cnpg-system get secret barman-cloud-server-tls barman-cloud-client-tls >&2
 k -n cnpg-system get deploy,svc,certificates,issuers >&2
-log "PASS: cert-manager, CNPG and Barman Cloud plugin manifests apply; the plugin's mTLS certificates are issued"
+log "PASS: cert-manager, CNPG, Barman Cloud plugin, versitygw and Traefik manifests apply; the plugin's mTLS certificates are issued"
