@@ -29,40 +29,6 @@ out=""
 # <component>.tmp.<pid> directory behind.
 trap 'rm -rf "$work_root"; [[ -z $out || ! -d $out ]] || rm -rf "$out"' EXIT
 
-# with_component NAME DIR FUNC: run FUNC (which fills $out) under a lock unless
-# DIR is complete; rename the finished tree into place.
-with_component() {
-  local name="$1" dir="$2" fn="$3" start
-  [[ -d $dir ]] && { log "$name: cached in $dir"; return 0; }
-  exec 8>"$CLUSTER_CACHE/.$name.lock"
-  flock 8
-  if [[ -d $dir ]]; then exec 8>&-; log "$name: built meanwhile by another run"; return 0; fi
-  out="$dir.tmp.$$"
-  rm -rf "$out"; mkdir -p "$out"
-  start=$SECONDS
-  log "$name: building into $dir (cold builds take minutes)"
-  "$fn"
-  echo $((SECONDS - start)) >"$out/build-seconds"
-  rm -rf "$dir"; mv "$out" "$dir"
-  out=""
-  exec 8>&-
-  log "$name: built in $((SECONDS - start))s"
-}
-
-# go_build OUT PKG LDFLAGS [FLAGS...]: a go build with a heartbeat every minute.
-go_build() {
-  local o="$1" pkg="$2" ldflags="$3" start=$SECONDS pid next
-  shift 3
-  go build -trimpath "$@" -ldflags "$ldflags" -o "$o" "$pkg" 8>&- &
-  pid=$!
-  next=$((start + 60))
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 2
-    if ((SECONDS >= next)); then log "  ... still building $(basename "$o") ($((SECONDS - start))s)"; next=$((next + 60)); fi
-  done
-  wait "$pid" || die "go build $pkg failed"
-}
-
 # new_module DIR NAME GO_LINE: start a throwaway wrapper module.
 new_module() {
   mkdir -p "$1"

@@ -52,15 +52,5 @@ die() { log "ERROR: $*"; exit 1; }
 CURRENT_STEP=""
 step() { CURRENT_STEP="$1"; log "== $1"; }
 
-require_go() {
-  command -v go >/dev/null 2>&1 && return 0
-  [[ -x /usr/local/go/bin/go ]] || die "'go' not found (nor /usr/local/go/bin/go); install Go 1.26+"
-  export PATH="$PATH:/usr/local/go/bin"
-}
-
-# mod_field MODULE@VERSION FIELD: one string field of `go mod download -json`.
-mod_field() {
-  local json
-  json="$(GOFLAGS=-mod=mod GOWORK=off go mod download -json "$1")" || die "cannot download $1: $json"
-  sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p" <<<"$json" | head -n1
-}
+BUILD_CACHE="$CLUSTER_CACHE"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gobuild.sh"

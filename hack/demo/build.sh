@@ -31,26 +31,6 @@ work_root="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-demo-build.XXXXXX")"
 out=""
 trap 'rm -rf "$work_root"; [[ -z $out || ! -d $out ]] || rm -rf "$out"' EXIT
 
-# with_component NAME DIR FUNC: run FUNC (which fills $out) under a lock unless
-# DIR is complete; rename the finished tree into place.
-with_component() {
-  local name="$1" dir="$2" fn="$3" start
-  [[ -d $dir ]] && { log "$name: cached in $dir"; return 0; }
-  exec 8>"$DEMO_CACHE/.$name.lock"
-  flock 8
-  if [[ -d $dir ]]; then exec 8>&-; log "$name: built meanwhile by another run"; return 0; fi
-  out="$dir.tmp.$$"
-  rm -rf "$out"; mkdir -p "$out"
-  start=$SECONDS
-  log "$name: building into $dir (cold builds take minutes)"
-  "$fn"
-  echo $((SECONDS - start)) >"$out/build-seconds"
-  rm -rf "$dir"; mv "$out" "$dir"
-  out=""
-  exec 8>&-
-  log "$name: built in $((SECONDS - start))s"
-}
-
 # binary_image NAME:TAG BINARY PATH_IN_IMAGE [ENTRYPOINT...]: a distroless-like
 # root (passwd/group with root and nonroot 65532, CA bundle, /tmp 1777) plus one
 # binary; written to $out/<component>.oci.tar by the caller's oci_image call.

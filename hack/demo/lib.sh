@@ -31,19 +31,8 @@ DEMO_CACHE="${DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/slotbook/demo}"
 log() { printf '[demo %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-require_go() {
-  command -v go >/dev/null 2>&1 && return 0
-  [[ -x /usr/local/go/bin/go ]] || die "'go' not found (nor /usr/local/go/bin/go); install Go 1.26+"
-  export PATH="$PATH:/usr/local/go/bin"
-}
-
-# mod_field MODULE@VERSION FIELD: one string field of `go mod download -json`
-# (Dir, GoMod, Info, ...).
-mod_field() {
-  local json
-  json="$(cd / && GOFLAGS=-mod=mod GOWORK=off go mod download -json "$1")" || die "cannot download $1: $json"
-  sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p" <<<"$json" | head -n1
-}
+BUILD_CACHE="$DEMO_CACHE"
+source "$DEMO_HACK/../lib/gobuild.sh"
 
 # new_module DIR NAME MODULE@VERSION: start a throwaway wrapper module with the
 # go line of MODULE's own go.mod and `require MODULE VERSION`.
@@ -56,20 +45,6 @@ new_module() {
     grep -m1 -E '^go [0-9]' "$gomod"
     printf '\nrequire %s %s\n' "${mv%@*}" "${mv#*@}"
   } >"$dir/go.mod"
-}
-
-# go_build OUT PKG LDFLAGS [FLAGS...]: static go build with a heartbeat.
-go_build() {
-  local o="$1" pkg="$2" ldflags="$3" start=$SECONDS pid next
-  shift 3
-  go build -trimpath "$@" -ldflags "$ldflags" -o "$o" "$pkg" 8>&- &
-  pid=$!
-  next=$((start + 60))
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 2
-    if ((SECONDS >= next)); then log "  ... still building $(basename "$o") ($((SECONDS - start))s)"; next=$((next + 60)); fi
-  done
-  wait "$pid" || die "go build $pkg failed"
 }
 
 # json_array ARG...: a JSON array of strings (no quotes or backslashes in ARGs).

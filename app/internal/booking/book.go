@@ -156,23 +156,7 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 		if s.beforeWrite != nil {
 			s.beforeWrite(staffID)
 		}
-		blocked := q.Service.Blocked(slot.Start)
-		b, err := s.st.InsertBooking(ctx, store.Booking{
-			ServiceID:         svc.ID,
-			StaffID:           staffID,
-			Start:             slot.Start,
-			End:               slot.Start.Add(svc.Duration),
-			BlockedStart:      blocked.Start,
-			BlockedEnd:        blocked.End,
-			CustomerName:      cust.Name,
-			CustomerEmail:     cust.Email,
-			CustomerPhone:     cust.Phone,
-			Locale:            cust.Locale,
-			ManageTokenHash:   hash,
-			ManageTokenSealed: sealed,
-			// Recorded only when required (checkConsent): the business's own bookings accept nothing.
-			PrivacyNoticeVersion: consentVersion(c.privacy, admin),
-		})
+		b, err := s.st.InsertBooking(ctx, newRow(svc, q, slot, staffID, cust, hash, sealed, consentVersion(c.privacy, admin)))
 		if errors.Is(err, store.ErrOverlap) {
 			known = nil // the busy ranges read are out of date
 			continue    // lost a race for this person: try the next
@@ -180,10 +164,7 @@ func (s *Service) create(ctx context.Context, req Request, admin bool) (*Confirm
 		if err != nil {
 			return nil, err
 		}
-		if s.metrics != nil {
-			s.metrics.BookingCreated()
-		}
-		return &Confirmation{Booking: fromStore(b, e.loc), ManageToken: token, ManageURL: s.ManageURL(token)}, nil
+		return s.created(b, e, token), nil
 	}
 	alts, err := s.alternatives(ctx, e, svc, staff, req.Start, 0, admin, known)
 	if err != nil {
@@ -221,23 +202,8 @@ func (s *Service) createWithStaff(ctx context.Context, c *catalogue, req Request
 	if err != nil {
 		return nil, true, err
 	}
-	blocked := q.Service.Blocked(slot.Start)
-	b, err := s.st.InsertBookingIfCurrent(ctx, store.Booking{
-		ServiceID:         svc.ID,
-		StaffID:           staffID,
-		Start:             slot.Start,
-		End:               slot.Start.Add(svc.Duration),
-		BlockedStart:      blocked.Start,
-		BlockedEnd:        blocked.End,
-		CustomerName:      cust.Name,
-		CustomerEmail:     cust.Email,
-		CustomerPhone:     cust.Phone,
-		Locale:            cust.Locale,
-		ManageTokenHash:   hash,
-		ManageTokenSealed: sealed,
-		// Recorded only when required (checkConsent): the business's own bookings accept nothing.
-		PrivacyNoticeVersion: consentVersion(c.privacy, admin),
-	}, c.version)
+	b, err := s.st.InsertBookingIfCurrent(ctx,
+		newRow(svc, q, slot, staffID, cust, hash, sealed, consentVersion(c.privacy, admin)), c.version)
 	switch {
 	case errors.Is(err, store.ErrStaleCatalog):
 		return nil, false, nil
@@ -250,10 +216,37 @@ func (s *Service) createWithStaff(ctx context.Context, c *catalogue, req Request
 	case err != nil:
 		return nil, true, err
 	}
+	return s.created(b, e, token), true, nil
+}
+
+// newRow is the row a new booking of svc at slot with staffID inserts. privacyVersion is recorded
+// only when required (checkConsent): the business's own bookings accept nothing.
+func newRow(svc catalog.Service, q availability.Query, slot availability.Slot, staffID int64, cust Customer, hash []byte, sealed, privacyVersion string) store.Booking {
+	blocked := q.Service.Blocked(slot.Start)
+	return store.Booking{
+		ServiceID:            svc.ID,
+		StaffID:              staffID,
+		Start:                slot.Start,
+		End:                  slot.Start.Add(svc.Duration),
+		BlockedStart:         blocked.Start,
+		BlockedEnd:           blocked.End,
+		CustomerName:         cust.Name,
+		CustomerEmail:        cust.Email,
+		CustomerPhone:        cust.Phone,
+		Locale:               cust.Locale,
+		ManageTokenHash:      hash,
+		ManageTokenSealed:    sealed,
+		PrivacyNoticeVersion: privacyVersion,
+	}
+}
+
+// created counts a new booking and returns what the customer gets back: the booking and its
+// manage link (the token exists in plain only now).
+func (s *Service) created(b store.Booking, e env, token string) *Confirmation {
 	if s.metrics != nil {
 		s.metrics.BookingCreated()
 	}
-	return &Confirmation{Booking: fromStore(b, e.loc), ManageToken: token, ManageURL: s.ManageURL(token)}, true, nil
+	return &Confirmation{Booking: fromStore(b, e.loc), ManageToken: token, ManageURL: s.ManageURL(token)}
 }
 
 // checkStart checks that start, on the local date day, is a slot the engine offers for svc and
