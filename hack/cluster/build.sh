@@ -9,8 +9,9 @@
 #   ~/.cache/slotbook/cluster/coredns-<v>/coredns, coredns.oci.tar
 #   ~/.cache/slotbook/cluster/pause-<v>/pause, pause.oci.tar
 #   ~/.cache/slotbook/cluster/probe-<v>/probe, probe.oci.tar (test client)
+#   ~/.cache/slotbook/cluster/local-volumes-<v>/local-volumes (volume provisioner)
 #
-# Usage: hack/cluster/build.sh [all | kubernetes | etcd | kube-router | coredns | pause | probe]...
+# Usage: hack/cluster/build.sh [all | kubernetes | etcd | kube-router | coredns | pause | probe | local-volumes]...
 # A component whose directory exists is done (directories are renamed into
 # place only when complete); delete it to rebuild. Each build writes its wall
 # time to <dir>/build-seconds (docs/benchmarks.md, "Local cluster").
@@ -133,9 +134,16 @@ build_probe() {
   "$CLUSTER_HACK/oci-image.sh" "$out/probe.oci.tar" "slotbook.local/probe:$PROBE_VERSION" "$root" /probe
 }
 
+# --- local-volumes: the StorageClass slotbook-local's provisioner (host daemon) ---
+# A module of ours with a committed go.sum (hack/cluster/local-volumes), so the
+# build is pinned like the repository's own.
+build_local_volumes() {
+  (cd "$CLUSTER_HACK/local-volumes" && GOFLAGS="-mod=readonly -buildvcs=false" go_build "$out/local-volumes" . "-s -w")
+}
+
 components=("$@")
 [[ ${#components[@]} -gt 0 ]] || components=(all)
-[[ ${components[0]} == all ]] && components=(pause probe etcd kube-router coredns kubernetes)
+[[ ${components[0]} == all ]] && components=(pause probe local-volumes etcd kube-router coredns kubernetes)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) with_component kubernetes "$KUBE_DIR" build_kubernetes ;;
@@ -144,6 +152,7 @@ for c in "${components[@]}"; do
     coredns) with_component coredns "$COREDNS_DIR" build_coredns ;;
     pause) with_component pause "$PAUSE_DIR" build_pause ;;
     probe) with_component probe "$PROBE_DIR" build_probe ;;
-    *) die "unknown component '$c' (all, kubernetes, etcd, kube-router, coredns, pause, probe)" ;;
+    local-volumes) with_component local-volumes "$LOCAL_VOLUMES_DIR" build_local_volumes ;;
+    *) die "unknown component '$c' (all, kubernetes, etcd, kube-router, coredns, pause, probe, local-volumes)" ;;
   esac
 done

@@ -59,7 +59,7 @@ ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
 step "stop node and control plane daemons"
 # The node first (nothing restarts pods then), then the control plane, etcd last.
-stop kube-router kube-proxy kubelet
+stop local-volumes kube-router kube-proxy kubelet
 stop kube-scheduler kube-controller-manager kube-apiserver
 stop etcd
 
@@ -147,6 +147,6 @@ if [[ $wipe == 1 ]]; then
   log "removed $CLUSTER_DIR"
 else
   rm -rf "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/kubelet" "$CLUSTER_DIR/cni" "$CLUSTER_DIR/containerd/state" \
-    "$CLUSTER_DIR/containerd/runc" "$CLUSTER_DIR/pod-logs" "$RUN_DIR"
+    "$CLUSTER_DIR/containerd/runc" "$CLUSTER_DIR/pod-logs" "$VOLUMES_ROOT" "$RUN_DIR"
 fi
 log "cluster is down (caches in $CLUSTER_CACHE kept)"

@@ -10,6 +10,8 @@ COREDNS_VERSION="${COREDNS_VERSION:-1.15.0}"
 PAUSE_VERSION="${PAUSE_VERSION:-3.10-slotbook.1}"
 # Our test client (hack/cluster/_src/probe); bump when it changes.
 PROBE_VERSION="${PROBE_VERSION:-1}"
+# Our volume provisioner (hack/cluster/local-volumes); bump when it changes.
+LOCAL_VOLUMES_VERSION="${LOCAL_VOLUMES_VERSION:-1}"
 
 # --- paths ----------------------------------------------------------------
 CLUSTER_HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -27,6 +29,8 @@ KUBE_ROUTER_DIR="$CLUSTER_CACHE/kube-router-$KUBE_ROUTER_VERSION"
 COREDNS_DIR="$CLUSTER_CACHE/coredns-$COREDNS_VERSION"
 PAUSE_DIR="$CLUSTER_CACHE/pause-$PAUSE_VERSION"
 PROBE_DIR="$CLUSTER_CACHE/probe-$PROBE_VERSION"
+LOCAL_VOLUMES_DIR="$CLUSTER_CACHE/local-volumes-$LOCAL_VOLUMES_VERSION"
+VOLUMES_ROOT="$CLUSTER_DIR/volumes"                     # directories of PersistentVolumes
 
 # --- network layout ---------------------------------------------------------
 # The node IP lives alone on a bridge of its own (kubelet refuses loopback and

@@ -80,6 +80,7 @@ cert kubelet-client ca "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
 cert kubelet-server ca "/CN=$NODE_NAME" serverAuth "DNS:$NODE_NAME,IP:$NODE_IP"
 cert kube-proxy ca "/CN=system:kube-proxy" clientAuth
 cert kube-router ca "/CN=system:kube-router" clientAuth
+cert local-volumes ca "/CN=system:slotbook-local-volumes" clientAuth
 # Service-account token signing key pair.
 [[ -s sa.key ]] || { openssl ecparam -name prime256v1 -genkey -noout -out sa.key && openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null; }
 
@@ -90,3 +91,4 @@ kubeconfig scheduler.kubeconfig system:kube-scheduler scheduler
 kubeconfig kubelet.kubeconfig "system:node:$NODE_NAME" kubelet-client
 kubeconfig kube-proxy.kubeconfig system:kube-proxy kube-proxy
 kubeconfig kube-router.kubeconfig system:kube-router kube-router
+kubeconfig local-volumes.kubeconfig system:slotbook-local-volumes local-volumes

@@ -27,7 +27,7 @@ T0=$SECONDS
 KUBE="$KUBE_DIR"
 KUBECTL=("$KUBE/kubectl" --kubeconfig "$KUBECONFIG_ADMIN")
 CONTAINERD_SOCK="$RUN_DIR/containerd.sock"
-DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router)
+DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router local-volumes)
 
 # running NAME: the daemon of run/NAME.pid is alive (an exited, unreaped
 # process, state Z, is not).
@@ -270,6 +270,11 @@ start kube-router "$KUBE_ROUTER_DIR/kube-router" --kubeconfig "$P/kube-router.ku
   --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
   --hostname-override "$NODE_NAME" --metrics-port 0 --health-port 0
 
+step "local-volumes (StorageClass slotbook-local)"
+"${KUBECTL[@]}" apply --server-side -f "$CLUSTER_HACK/manifests/local-volumes.yaml" >/dev/null
+start local-volumes "$LOCAL_VOLUMES_DIR/local-volumes" --kubeconfig "$P/local-volumes.kubeconfig" \
+  --root "$VOLUMES_ROOT" --node "$NODE_NAME"
+
 step "CoreDNS"
 sed -e "s|@DNS_SVC_IP@|$DNS_SVC_IP|g" -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" \
   -e "s|@COREDNS_IMAGE@|slotbook.local/coredns:$COREDNS_VERSION|g" "$CLUSTER_HACK/manifests/coredns.yaml" |
@@ -277,7 +282,7 @@ sed -e "s|@DNS_SVC_IP@|$DNS_SVC_IP|g" -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" 
 coredns_ready() { [[ $("${KUBECTL[@]}" -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}' 2>/dev/null) == 1 ]]; }
 for ((i = 0; i < 90; i++)); do
   coredns_ready && break
-  alive kube-controller-manager kube-scheduler kubelet kube-proxy kube-router
+  alive kube-controller-manager kube-scheduler kubelet kube-proxy kube-router local-volumes
   sleep 1
 done
 coredns_ready || die "CoreDNS not ready after 90s: $("${KUBECTL[@]}" -n kube-system get pods -l k8s-app=kube-dns --no-headers 2>&1)"
