@@ -13,7 +13,6 @@ import (
 
 	"github.com/slotbook/slotbook/app/internal/account"
 	"github.com/slotbook/slotbook/app/internal/config"
-	"github.com/slotbook/slotbook/app/internal/store"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
 
@@ -39,8 +38,8 @@ func adminCommand(ctx context.Context, logger *slog.Logger, args []string, out i
 	if err != nil {
 		return err
 	}
-	if _, err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
-		return fmt.Errorf("migrating the database: %w", explainDatabaseError(err))
+	if _, err := migrateDatabase(ctx, logger, cfg.DatabaseURL); err != nil {
+		return err
 	}
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {

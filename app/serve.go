@@ -42,12 +42,33 @@ func migrate(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	applied, err := store.Migrate(ctx, cfg.DatabaseURL)
+	applied, err := migrateDatabase(ctx, logger, cfg.DatabaseURL)
 	if err != nil {
-		return explainDatabaseError(err)
+		return err
 	}
 	logger.Info("migrations applied", "new", applied)
 	return nil
+}
+
+// databaseWait is how long a command waits at start for the database to become reachable: in
+// Kubernetes the database Service and the network policy for a new pod can lag its start by
+// seconds, and a restart loop (CrashLoopBackOff) would stretch that into minutes.
+const databaseWait = 2 * time.Minute
+
+// migrateDatabase waits for the database (see store.WaitReachable), then applies the
+// migrations; errors are explained for the person reading the log.
+func migrateDatabase(ctx context.Context, logger *slog.Logger, databaseURL string) ([]string, error) {
+	err := store.WaitReachable(ctx, databaseURL, databaseWait, func(attempt int, err error) {
+		logger.Warn("database not reachable yet, retrying", "attempt", attempt, "error", err.Error())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the database: %w", explainDatabaseError(err))
+	}
+	applied, err := store.Migrate(ctx, databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("migrating the database: %w", explainDatabaseError(err))
+	}
+	return applied, nil
 }
 
 func seedDemo(ctx context.Context, logger *slog.Logger) error {
@@ -75,8 +96,8 @@ func serve(ctx context.Context, logger *slog.Logger) error {
 	logger = serveLogger(logger) // log lines of a request carry its request_id
 	// Several replicas may start together: goose takes an advisory lock, so exactly one applies
 	// each migration and the others wait.
-	if _, err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
-		return fmt.Errorf("migrating the database: %w", explainDatabaseError(err))
+	if _, err := migrateDatabase(ctx, logger, cfg.DatabaseURL); err != nil {
+		return err
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {

@@ -2,8 +2,8 @@
 # hack/demo/versitygw-manifest.sh - the demo's S3 store: namespace versitygw
 # (PSA restricted), Secret versitygw-root (ROOT_ACCESS_KEY_ID /
 # ROOT_SECRET_ACCESS_KEY), a one-replica Deployment of our versitygw image
-# (posix backend on an emptyDir: the demo's backups live as long as the pod;
-# put a PVC or hostPath there to keep them) and Service versitygw:7070.
+# (posix backend on the PersistentVolumeClaim versitygw-data, 10Gi of the
+# default StorageClass: backups outlive the pod) and Service versitygw:7070.
 # Buckets: `curl --aws-sigv4 aws:amz:us-east-1:s3 --user KEY:SECRET
 # -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -X PUT http://<svc>:7070/<bucket>`
 # (or any S3 client's CreateBucket); a directory made under the data dir is a
@@ -30,6 +30,16 @@ metadata:
 stringData:
   ROOT_ACCESS_KEY_ID: $access
   ROOT_SECRET_ACCESS_KEY: $secret
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: versitygw-data
+  namespace: versitygw
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests: {storage: 10Gi}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -75,7 +85,7 @@ spec:
         - {name: data, mountPath: /data}
       volumes:
       - name: data
-        emptyDir: {}
+        persistentVolumeClaim: {claimName: versitygw-data}
 ---
 apiVersion: v1
 kind: Service

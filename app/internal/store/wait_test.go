@@ -1,0 +1,134 @@
+package store_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slotbook/slotbook/app/internal/pgtest"
+	"github.com/slotbook/slotbook/app/internal/store"
+)
+
+// freePort returns a local address nothing listens on (for a moment).
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// withHost returns rawURL with its host:port replaced (TLS is verified against the name in
+// sslrootcert's certificate, so the proxy keeps the host name and changes only the port).
+func withPort(t *testing.T, rawURL, addr string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
+}
+
+// proxyAfter starts, after delay, a TCP proxy on addr to target: the database "comes up" late.
+func proxyAfter(t *testing.T, delay time.Duration, addr, target string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); wg.Wait() })
+	wg.Go(func() {
+		select {
+		case <-time.After(delay):
+		case <-done:
+			return
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("proxy listen: %v", err)
+			return
+		}
+		go func() { <-done; l.Close() }()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c) //nolint:errcheck // a proxy: errors end the copy
+				io.Copy(c, up)    //nolint:errcheck
+			}()
+		}
+	})
+}
+
+func TestWaitReachable(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	u, _ := url.Parse(dbURL)
+	target := u.Host
+	wrongDB := strings.Replace(dbURL, u.Path, "/no_such_database", 1)
+
+	tests := []struct {
+		name      string
+		url       func(t *testing.T) string
+		within    time.Duration
+		wantErr   string // empty: success
+		maxTime   time.Duration
+		minRetries int
+	}{
+		{name: "reachable at once", url: func(*testing.T) string { return dbURL }, within: 10 * time.Second, maxTime: 5 * time.Second},
+		{
+			name: "comes up late", within: 20 * time.Second, maxTime: 15 * time.Second, minRetries: 1,
+			url: func(t *testing.T) string {
+				addr := freePort(t)
+				proxyAfter(t, 700*time.Millisecond, addr, target)
+				return withPort(t, dbURL, addr)
+			},
+		},
+		{
+			name: "never comes up", within: time.Second, maxTime: 8 * time.Second, minRetries: 1,
+			url:     func(t *testing.T) string { return withPort(t, dbURL, freePort(t)) },
+			wantErr: "database not reachable after 1s",
+		},
+		{
+			// Waiting cannot fix this: fail at once, with PostgreSQL's own message.
+			name: "unknown database", within: time.Minute, maxTime: 5 * time.Second,
+			url:     func(*testing.T) string { return wrongDB },
+			wantErr: `database "no_such_database" does not exist`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			retries := 0
+			start := time.Now()
+			err := store.WaitReachable(context.Background(), tc.url(t), tc.within, func(int, error) { retries++ })
+			took := time.Since(start)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+			if took > tc.maxTime {
+				t.Errorf("took %s, want at most %s", took, tc.maxTime)
+			}
+			if retries < tc.minRetries {
+				t.Errorf("%d retries, want at least %d", retries, tc.minRetries)
+			}
+		})
+	}
+}
