@@ -26,7 +26,7 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// withHost returns rawURL with its host:port replaced (TLS is verified against the name in
+// withPort returns rawURL with its port replaced by addr's (TLS is verified against the name in
 // sslrootcert's certificate, so the proxy keeps the host name and changes only the port).
 func withPort(t *testing.T, rawURL, addr string) string {
 	t.Helper()
@@ -83,11 +83,11 @@ func TestWaitReachable(t *testing.T) {
 	wrongDB := strings.Replace(dbURL, u.Path, "/no_such_database", 1)
 
 	tests := []struct {
-		name      string
-		url       func(t *testing.T) string
-		within    time.Duration
-		wantErr   string // empty: success
-		maxTime   time.Duration
+		name       string
+		url        func(t *testing.T) string
+		within     time.Duration
+		wantErr    string // empty: success
+		maxTime    time.Duration
 		minRetries int
 	}{
 		{name: "reachable at once", url: func(*testing.T) string { return dbURL }, within: 10 * time.Second, maxTime: 5 * time.Second},
