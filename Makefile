@@ -110,6 +110,11 @@ cluster-up: ## Start the local single-node cluster and wait until it is ready (i
 cluster-down: ## Stop the local cluster and remove what it made (CLUSTER_WIPE=1: also certificates and images).
 	hack/cluster/down.sh $(if $(filter 1,$(CLUSTER_WIPE)),--wipe)
 
+.PHONY: demo
+demo: ## Slotbook on a real local cluster: cluster, CNPG, cert-manager, S3, Traefik, operator, a demo tenant; prints URL/CONNECT/CACERT.
+	$(MAKE) images IMAGE_PLATFORMS=linux/$(shell go env GOARCH)
+	hack/demo/up.sh
+
 .PHONY: cluster-smoke
 cluster-smoke: cluster-up ## Smoke-test the local cluster (pods, DNS, logs/exec, NetworkPolicy, the app image if built).
 	hack/cluster/smoke.sh
