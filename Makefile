@@ -115,6 +115,10 @@ demo: ## Slotbook on a real local cluster: cluster, CNPG, cert-manager, S3, Trae
 	$(MAKE) images IMAGE_PLATFORMS=linux/$(shell go env GOARCH)
 	hack/demo/up.sh
 
+.PHONY: demo-screenshot
+demo-screenshot: ## Screenshots of the demo booking pages through the ingress (headless Chromium) into docs/images/.
+	hack/demo/screenshot.sh
+
 .PHONY: cluster-smoke
 cluster-smoke: cluster-up ## Smoke-test the local cluster (pods, DNS, logs/exec, NetworkPolicy, the app image if built).
 	hack/cluster/smoke.sh
