@@ -115,6 +115,11 @@ demo: ## Slotbook on a real local cluster: cluster, CNPG, cert-manager, S3, Trae
 	$(MAKE) images IMAGE_PLATFORMS=linux/$(shell go env GOARCH)
 	hack/demo/up.sh
 
+.PHONY: test-e2e
+test-e2e: ## End-to-end suite on the local cluster (two tenants; isolation, TLS, backups, restore, failover, chaos); last line "N passed, N failed".
+	$(MAKE) images IMAGE_PLATFORMS=linux/$(shell go env GOARCH)
+	hack/e2e/run.sh
+
 .PHONY: demo-screenshot
 demo-screenshot: ## Screenshots of the demo booking pages through the ingress (headless Chromium) into docs/images/.
 	hack/demo/screenshot.sh

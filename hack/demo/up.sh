@@ -18,6 +18,9 @@
 #                Traefik, the demo CA ClusterIssuer, the Slotbook operator (its Helm chart)
 #   tenant       the TenantClass and Tenant of hack/demo/manifests, wait for Ready, seed
 #
+# DEMO_TENANT=0 stops after the TenantClass (the platform alone, for the e2e suite) and prints
+# only CONNECT and CACERT.
+#
 # Idempotent: every step applies server-side or upgrades, so a second run changes only what
 # changed (e.g. new images of ours). make cluster-down removes it all.
 set -euo pipefail
@@ -141,8 +144,18 @@ apply "$REPO_ROOT/charts/slotbook-operator/crds"
   --namespace slotbook-system --set image.repository="${OPERATOR_IMAGE%:*}" --set image.tag="${OPERATOR_IMAGE##*:}" \
   --wait --timeout 5m >/dev/null
 
-step "demo tenant: Ready"
+step "TenantClass demo"
 render class.yaml | apply -
+CONNECT="$NODE_IP:$TRAEFIK_HTTPS_NODEPORT"
+if [[ ${DEMO_TENANT:-1} == 0 ]]; then
+  CURRENT_STEP=""
+  log "platform ready in $((SECONDS - T0))s (no demo tenant: DEMO_TENANT=0)"
+  echo "CONNECT=$CONNECT" >&3
+  echo "CACERT=$DEMO_DIR/ca.crt" >&3
+  exit 0
+fi
+
+step "demo tenant: Ready"
 render tenant.yaml | apply -
 T_TENANT=$SECONDS
 "${KUBECTL[@]}" wait tenant/demo --for=condition=Ready --timeout="${READY_TIMEOUT}s" >/dev/null ||
@@ -156,7 +169,6 @@ ns="$("${KUBECTL[@]}" get tenant demo -o jsonpath='{.status.namespace}')"
   die "seed-demo failed: $("${KUBECTL[@]}" -n "$ns" exec deploy/booking -c booking -- /usr/local/bin/slotbook seed-demo 2>&1 | tail -n 3)"
 
 step "check the booking page through the ingress"
-CONNECT="$NODE_IP:$TRAEFIK_HTTPS_NODEPORT"
 URL="https://$DEMO_HOST/"
 for ((i = 0; i < 60; i++)); do
   curl -fsS --cacert "$DEMO_DIR/ca.crt" --connect-to "$DEMO_HOST:443:$CONNECT" "$URL" -o "$DEMO_DIR/index.html" 2>/dev/null && break
