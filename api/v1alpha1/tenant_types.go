@@ -147,6 +147,12 @@ type TenantPostgresSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	Backup TenantBackupSpec `json:"backup,omitempty"`
+
+	// Resources of each PostgreSQL instance's container. When unset: requests 250m CPU and
+	// 512Mi memory, limit 1Gi memory. Changing them restarts the instances one by one
+	// (replicas first, then a switchover).
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }
 
 // StorageSpec is the size of each database volume.

@@ -90,6 +90,13 @@ func fullTenant() *slotbookv1alpha1.Tenant {
 				Schedule:  "0 30 3 * * 0",
 				Retention: "8w",
 			},
+			Resources: &corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{
+					corev1.ResourceCPU:    resource.MustParse("1"),
+					corev1.ResourceMemory: resource.MustParse("2Gi"),
+				},
+				Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("4Gi")},
+			},
 		},
 		Security: slotbookv1alpha1.SecuritySpec{
 			MFA:                slotbookv1alpha1.MFARequired,

@@ -25,6 +25,21 @@ var pgHBARejectPlainText = []string{
 // PostgresCluster is the tenant's CloudNativePG cluster. The Barman Cloud plugin archives WAL to
 // the tenant's object store path; suspending the tenant hibernates the cluster.
 
+// postgresResources are the Tenant's, or explicit defaults: the namespace's LimitRange defaults
+// are sized for small containers.
+func postgresResources(in Inputs) corev1.ResourceRequirements {
+	if r := in.Tenant.Spec.Postgres.Resources; r != nil {
+		return *r.DeepCopy()
+	}
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse("250m"),
+			corev1.ResourceMemory: resource.MustParse("512Mi"),
+		},
+		Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+	}
+}
+
 // smartShutdownTimeoutSeconds bounds how long a stopping PostgreSQL instance waits for its
 // clients to disconnect before it shuts down fast (see the Cluster's SmartShutdownTimeout).
 const smartShutdownTimeoutSeconds int32 = 10
@@ -63,14 +78,7 @@ func PostgresCluster(in Inputs) *cnpgv1.Cluster {
 				NodeSelector: maps.Clone(class.Spec.Placement.NodeSelector),
 				Tolerations:  cloneTolerations(class.Spec.Placement.Tolerations),
 			},
-			// Explicit resources: the namespace's LimitRange defaults are sized for small containers.
-			Resources: corev1.ResourceRequirements{
-				Requests: corev1.ResourceList{
-					corev1.ResourceCPU:    resource.MustParse("250m"),
-					corev1.ResourceMemory: resource.MustParse("512Mi"),
-				},
-				Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
-			},
+			Resources: postgresResources(in),
 			Plugins: []cnpgv1.PluginConfiguration{{
 				Name:          BarmanCloudPluginName,
 				IsWALArchiver: ptr.To(true),
