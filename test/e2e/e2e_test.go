@@ -49,10 +49,13 @@ spec:
   environment: staging
   app:
     replicas: 1
+    resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 256Mi}}
   postgres:
     instances: %d
     storage: {size: 1Gi}
     backup: {schedule: "0 0 3 * * *", retention: 7d}
+    # Small: four databases (A, B with two, C) and a restored one share 2 cores.
+    resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {memory: 1Gi}}
 %s`, name, name, host(name), instances, extra)
 }
 
@@ -454,6 +457,7 @@ metadata:
 			StorageConfiguration: cnpgv1.StorageConfiguration{
 				Size: "1Gi", StorageClass: src.Spec.StorageConfiguration.StorageClass,
 			},
+			Resources: src.Spec.Resources,
 			Bootstrap: &cnpgv1.BootstrapConfiguration{Recovery: &cnpgv1.BootstrapRecovery{
 				Source:   "origin",
 				Database: "booking",

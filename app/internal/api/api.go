@@ -190,6 +190,11 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error, loc *time.
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 		w.WriteHeader(499)
+	case store.Unavailable(err):
+		// E.g. a database failover (about 30 s): trying again in a few seconds works.
+		a.log.WarnContext(r.Context(), "api: database unavailable", "method", r.Method, "route", r.Pattern, "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "The booking system is briefly unavailable. Please try again in a few seconds.")
 	default:
 		a.log.ErrorContext(r.Context(), "api: internal error", "method", r.Method, "route", r.Pattern, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "Something went wrong on our side. Please try again in a moment.")

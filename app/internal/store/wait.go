@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,4 +87,30 @@ func retryable(err error) bool {
 	var netErr net.Error // dial refused/timed out, DNS not (yet) resolvable, connection reset
 	var dnsErr *net.DNSError
 	return errors.As(err, &netErr) || errors.As(err, &dnsErr) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// Unavailable tells whether err means the database cannot be used right now rather than that the
+// request was wrong or the code is: no connection (refused, reset, timed out), the server shutting
+// down or starting (57P01–57P03), a connection exception (class 08), or a write that reached a
+// server which is no longer the primary (25006, a pooled connection across a failover). Callers
+// answer 503 with Retry-After, so clients and the ingress retry instead of reporting a bug.
+func Unavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == codeCannotConnectNow,
+			pgErr.Code == "25006", strings.HasPrefix(pgErr.Code, "08"):
+			return true
+		}
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

@@ -2,13 +2,18 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/slotbook/slotbook/app/internal/pgtest"
 	"github.com/slotbook/slotbook/app/internal/store"
@@ -130,5 +135,42 @@ func TestWaitReachable(t *testing.T) {
 				t.Errorf("%d retries, want at least %d", retries, tc.minRetries)
 			}
 		})
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"client went away", context.Canceled, false},
+		{"admin shutdown (failover)", &pgconn.PgError{Code: "57P01"}, true},
+		{"starting up", &pgconn.PgError{Code: "57P03"}, true},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, true},
+		{"write on a demoted primary", fmt.Errorf("insert: %w", &pgconn.PgError{Code: "25006"}), true},
+		{"exclusion violation (a conflict)", &pgconn.PgError{Code: "23P01"}, false},
+		{"syntax error (a bug)", &pgconn.PgError{Code: "42601"}, false},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"connection dropped", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{"plain error", errors.New("boom"), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := store.Unavailable(tc.err); got != tc.want {
+				t.Errorf("Unavailable(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+
+	// And a real one: a pool whose server is gone.
+	st, err := store.Open(context.Background(), withPort(t, pgtest.NewDatabase(t), freePort(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Ping(context.Background()); !store.Unavailable(err) {
+		t.Errorf("Ping on a closed port: %v, Unavailable = false", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/slotbook/slotbook/app/internal/auth/access"
 	"github.com/slotbook/slotbook/app/internal/business"
 	"github.com/slotbook/slotbook/app/internal/schedule"
+	"github.com/slotbook/slotbook/app/internal/store"
 	"github.com/slotbook/slotbook/app/internal/validation"
 )
 
@@ -419,6 +420,12 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, status int,
 
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) {
+		return
+	}
+	if store.Unavailable(err) { // e.g. a database failover: a retry in a few seconds works
+		s.log.Warn("serving page: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		s.renderError(w, r, http.StatusServiceUnavailable, "error.internal")
 		return
 	}
 	s.log.Error("serving page", "method", r.Method, "path", r.URL.Path, "err", err)
