@@ -121,10 +121,14 @@ mkdir -p "$DEMO_DIR"
 apply "$DEMO_DIR/versitygw.yaml"
 rollout versitygw
 s3_ip="$("${KUBECTL[@]}" -n versitygw get service versitygw -o jsonpath='{.spec.clusterIP}')"
-# CreateBucket: 200 when made, 409 BucketAlreadyOwnedByYou on a rerun.
-code="$(curl -sS -o "$DEMO_DIR/create-bucket.out" -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 \
-  --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
-  -X PUT "http://$s3_ip:7070/slotbook-backups")"
+# CreateBucket: 200 when made, 409 BucketAlreadyOwnedByYou on a rerun. Retried: the Service's
+# kube-proxy rules can lag the pod's readiness by a moment (connection refused, code 000).
+for ((i = 0; i < 30; i++)); do
+  code="$(curl -sS -o "$DEMO_DIR/create-bucket.out" -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 \
+    --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+    -X PUT "http://$s3_ip:7070/slotbook-backups" 2>"$DEMO_DIR/create-bucket.err")" && [[ $code != 000 ]] && break
+  sleep 2
+done
 [[ $code == 200 ]] || grep -q BucketAlreadyOwnedByYou "$DEMO_DIR/create-bucket.out" ||
   die "creating the bucket slotbook-backups failed (HTTP $code): $(cat "$DEMO_DIR/create-bucket.out")"
 
