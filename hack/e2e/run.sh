@@ -57,7 +57,7 @@ failed=0
 for c in "${cases[@]}"; do
   if grep -qE "^--- PASS: $c \(" "$OUT/test.log"; then passed=$((passed + 1)); else failed=$((failed + 1)); log "case failed or did not run: $c"; fi
 done
-grep -E '^\s+[a-z_0-9]+_test\.go:[0-9]+: (time to Ready|both Ready|restored cluster|bookings during|tenant e2e-c Ready|resumed|backup |bucket:)' "$OUT/test.log" >"$OUT/figures.txt" || true
+grep -E '^\s+[a-z_0-9]+_test\.go:[0-9]+: (time to Ready|both Ready|kube-router|restored cluster|bookings during|tenant e2e-c Ready|resumed|backup |bucket:)' "$OUT/test.log" >"$OUT/figures.txt" || true
 ((failed == 0)) || collect
 teardown
 log "e2e done in $((SECONDS - start))s"

@@ -574,16 +574,18 @@ func Test06Failover(t *testing.T) {
 		}
 		lastOK = r.at
 	}
-	t.Logf("bookings during failover: %v; longest gap between successes %s; first success %s after the kill",
-		codes, longestGap.Round(time.Second), firstAfter.Sub(killed).Round(time.Second))
+	t.Logf("bookings during failover: %v; longest gap between successes (the outage) %s",
+		codes, longestGap.Round(time.Second))
 	if firstAfter.IsZero() || lastOK.Before(killed) {
 		t.Fatalf("no booking succeeded after the primary was deleted: %v", codes)
 	}
 	if codes["500"] > 0 { // an unreachable database is 503 + Retry-After, not a server bug
 		t.Errorf("%d answers were 500 during the failover, want 503", codes["500"])
 	}
-	if bound := 90 * time.Second; firstAfter.Sub(killed) > bound {
-		t.Errorf("service came back %s after the kill, bound %s", firstAfter.Sub(killed), bound)
+	// The outage is the longest time without a successful booking (the kill itself returns at
+	// once, the primary stops a moment later).
+	if bound := 90 * time.Second; longestGap > bound {
+		t.Errorf("no booking succeeded for %s during the failover, bound %s", longestGap, bound)
 	}
 	got := psql(t, ns, "select count(*) from bookings where id in ("+strings.Join(ids, ",")+")")
 	if got != strconv.Itoa(len(ids)) {
