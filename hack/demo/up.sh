@@ -121,16 +121,24 @@ mkdir -p "$DEMO_DIR"
 apply "$DEMO_DIR/versitygw.yaml"
 rollout versitygw
 s3_ip="$("${KUBECTL[@]}" -n versitygw get service versitygw -o jsonpath='{.spec.clusterIP}')"
-# CreateBucket: 200 when made, 409 BucketAlreadyOwnedByYou on a rerun. Retried: the Service's
-# kube-proxy rules can lag the pod's readiness by a moment (connection refused, code 000).
+# First the store's health through its Service (the Service's kube-proxy rules and the pod's
+# readiness can lag `rollout status` by a moment), then CreateBucket: 200 when made, 409
+# BucketAlreadyOwnedByYou on a rerun. Both retried for a minute.
+created=0
 for ((i = 0; i < 30; i++)); do
-  code="$(curl -sS -o "$DEMO_DIR/create-bucket.out" -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 \
-    --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
-    -X PUT "http://$s3_ip:7070/slotbook-backups" 2>"$DEMO_DIR/create-bucket.err")" && [[ $code != 000 ]] && break
+  if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$s3_ip:7070/healthz") == 200 ]]; then
+    code="$(curl -sS -o "$DEMO_DIR/create-bucket.out" -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 \
+      --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+      -X PUT "http://$s3_ip:7070/slotbook-backups" 2>"$DEMO_DIR/create-bucket.err")" || true
+    if [[ $code == 200 ]] || grep -q BucketAlreadyOwnedByYou "$DEMO_DIR/create-bucket.out" 2>/dev/null; then
+      created=1
+      break
+    fi
+    log "CreateBucket answered HTTP $code, retrying: $(head -c 200 "$DEMO_DIR/create-bucket.out" 2>/dev/null)"
+  fi
   sleep 2
 done
-[[ $code == 200 ]] || grep -q BucketAlreadyOwnedByYou "$DEMO_DIR/create-bucket.out" ||
-  die "creating the bucket slotbook-backups failed (HTTP $code): $(cat "$DEMO_DIR/create-bucket.out")"
+[[ $created == 1 ]] || die "creating the bucket slotbook-backups failed (last HTTP ${code:-none}): $(cat "$DEMO_DIR/create-bucket.out" "$DEMO_DIR/create-bucket.err" 2>/dev/null)"
 
 step "install Traefik"
 apply "$DEMO_CACHE/traefik-$TRAEFIK_VERSION/traefik.yaml"
