@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -429,22 +430,8 @@ metadata:
   labels: {pod-security.kubernetes.io/enforce: restricted}
 `)
 	t.Cleanup(func() { _, _ = kubectl("delete", "namespace", rns, "--wait=false") })
-	var sec corev1.Secret
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "backup-credentials"}, &sec); err != nil {
-		t.Fatal(err)
-	}
-	copySec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: rns, Name: sec.Name}, Data: sec.Data}
-	if err := k8s.Create(ctx, copySec); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	var store barmancloudv1.ObjectStore
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "backup-store"}, &store); err != nil {
-		t.Fatal(err)
-	}
-	copyStore := &barmancloudv1.ObjectStore{ObjectMeta: metav1.ObjectMeta{Namespace: rns, Name: store.Name}, Spec: store.Spec}
-	if err := k8s.Create(ctx, copyStore); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	copyToNamespace(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "backup-credentials"}}, ns, rns)
+	copyToNamespace(t, &barmancloudv1.ObjectStore{ObjectMeta: metav1.ObjectMeta{Name: "backup-store"}}, ns, rns)
 	var src cnpgv1.Cluster
 	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "postgres"}, &src); err != nil {
 		t.Fatal(err)
@@ -496,6 +483,24 @@ metadata:
 	}
 	if got != "restore-before@e2e.test,restore-after@e2e.test" {
 		t.Errorf("restored bookings: %q, want the one before the backup and the one before the target time only", got)
+	}
+}
+
+// copyToNamespace reads obj (by its name) from namespace from and creates a copy of it in to:
+// same name, spec and data, none of the original's identity, owners or status.
+func copyToNamespace(t *testing.T, obj client.Object, from, to string) {
+	t.Helper()
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: from, Name: obj.GetName()}, obj); err != nil {
+		t.Fatal(err)
+	}
+	obj.SetNamespace(to)
+	obj.SetResourceVersion("")
+	obj.SetUID("")
+	obj.SetOwnerReferences(nil)
+	obj.SetManagedFields(nil)
+	obj.SetCreationTimestamp(metav1.Time{})
+	if err := k8s.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
 	}
 }
 
@@ -652,7 +657,7 @@ func Test07DriftAndChaos(t *testing.T) {
 			if err := k8s.List(ctx, l.list, client.InNamespace(nsC)); err != nil {
 				t.Fatal(err)
 			}
-			if n := lenOf(l.list); n != l.want {
+			if n := apimeta.LenList(l.list); n != l.want {
 				t.Errorf("%d %ss in %s, want %d", n, l.kind, nsC, l.want)
 			}
 		}
@@ -667,24 +672,6 @@ func Test07DriftAndChaos(t *testing.T) {
 			t.Errorf("%d NetworkPolicies in %s, %d in %s", len(polC.Items), nsC, len(polA.Items), ns)
 		}
 	})
-}
-
-func lenOf(l client.ObjectList) int {
-	switch v := l.(type) {
-	case *cnpgv1.ClusterList:
-		return len(v.Items)
-	case *cnpgv1.ScheduledBackupList:
-		return len(v.Items)
-	case *barmancloudv1.ObjectStoreList:
-		return len(v.Items)
-	case *cmv1.CertificateList:
-		return len(v.Items)
-	case *appsv1.DeploymentList:
-		return len(v.Items)
-	case *networkingv1.IngressList:
-		return len(v.Items)
-	}
-	panic(fmt.Sprintf("lenOf %T", l))
 }
 
 // Case 8: suspend scales the app to 0 and hibernates Postgres; resuming brings the same data.
