@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hack/e2e/caches.sh - exit 0 when every build the local cluster, make demo and make test-e2e
 # need is cached (a run then takes ~9 minutes); otherwise name what is missing and exit 1
-# (building it all takes about 75 minutes on 2 cores). .ci/run uses it to decide whether the
+# (building it all takes about an hour on 2 cores). .ci/run uses it to decide whether the
 # end-to-end suite fits into a CI run.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
