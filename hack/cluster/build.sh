@@ -18,17 +18,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require_go
-# Isolate the wrapper-module builds from the caller's go.work / GOFLAGS;
-# static binaries as upstream releases them.
-export GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
-mkdir -p "$CLUSTER_CACHE"
-
-work_root="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-cluster-build.XXXXXX")"
-out=""
-# A failed or interrupted build leaves neither temp files nor a half-filled
-# <component>.tmp.<pid> directory behind.
-trap 'rm -rf "$work_root"; [[ -z $out || ! -d $out ]] || rm -rf "$out"' EXIT
+begin_builds cluster
 
 # new_module DIR NAME GO_LINE: start a throwaway wrapper module.
 new_module() {
@@ -106,32 +96,36 @@ build_coredns() {
   echo "require $mod v$COREDNS_VERSION" >>"$m/go.mod"
   (cd "$m" && go_build "$out/coredns" "$mod" "-s -w -X $mod/coremain.GitCommit=v$COREDNS_VERSION")
   "$out/coredns" -version | grep -q "$COREDNS_VERSION" || die "coredns does not report $COREDNS_VERSION"
-  local root="$work_root/coredns-root"
+  one_binary_image coredns "$COREDNS_VERSION"
+}
+
+# one_binary_image NAME TAG: $out/NAME as the only file of the one-layer image
+# slotbook.local/NAME:TAG (entrypoint /NAME), written to $out/NAME.oci.tar.
+one_binary_image() {
+  local root="$work_root/$1-root"
   mkdir -p "$root"
-  install -m 0755 "$out/coredns" "$root/coredns"
-  "$CLUSTER_HACK/oci-image.sh" "$out/coredns.oci.tar" "slotbook.local/coredns:$COREDNS_VERSION" "$root" /coredns
+  install -m 0755 "$out/$1" "$root/$1"
+  "$CLUSTER_HACK/oci-image.sh" "$out/$1.oci.tar" "slotbook.local/$1:$2" "$root" "/$1"
+}
+
+# build_own NAME LDFLAGS: one of our small commands, hack/cluster/_src/NAME/main.go, into $out/NAME.
+build_own() {
+  local m="$work_root/$1"
+  new_module "$m" "$1" "go 1.22"
+  cp "$CLUSTER_HACK/_src/$1/main.go" "$m/main.go"
+  (cd "$m" && go_build "$out/$1" . "$2")
 }
 
 # --- pause: the sandbox image containerd starts for every pod -------------------
 build_pause() {
-  local m="$work_root/pause" root="$work_root/pause-root"
-  new_module "$m" pause "go 1.22"
-  cp "$CLUSTER_HACK/_src/pause/main.go" "$m/main.go"
-  (cd "$m" && go_build "$out/pause" . "-s -w -X main.version=$PAUSE_VERSION")
-  mkdir -p "$root"
-  install -m 0755 "$out/pause" "$root/pause"
-  "$CLUSTER_HACK/oci-image.sh" "$out/pause.oci.tar" "slotbook.local/pause:$PAUSE_VERSION" "$root" /pause
+  build_own pause "-s -w -X main.version=$PAUSE_VERSION"
+  one_binary_image pause "$PAUSE_VERSION"
 }
 
 # --- probe: the DNS/TCP test client of the readiness checks and smoke test -----
 build_probe() {
-  local m="$work_root/probe" root="$work_root/probe-root"
-  new_module "$m" probe "go 1.22"
-  cp "$CLUSTER_HACK/_src/probe/main.go" "$m/main.go"
-  (cd "$m" && go_build "$out/probe" . "-s -w")
-  mkdir -p "$root"
-  install -m 0755 "$out/probe" "$root/probe"
-  "$CLUSTER_HACK/oci-image.sh" "$out/probe.oci.tar" "slotbook.local/probe:$PROBE_VERSION" "$root" /probe
+  build_own probe "-s -w"
+  one_binary_image probe "$PROBE_VERSION"
 }
 
 # --- local-volumes: the StorageClass slotbook-local's provisioner (host daemon) ---

@@ -21,15 +21,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require_go
-# Isolate the wrapper-module builds from the caller's go.work / GOFLAGS;
-# static binaries as upstream releases them.
-export GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
-mkdir -p "$DEMO_CACHE"
-
-work_root="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-demo-build.XXXXXX")"
-out=""
-trap 'rm -rf "$work_root"; [[ -z $out || ! -d $out ]] || rm -rf "$out"' EXIT
+begin_builds demo
 
 # binary_image NAME:TAG BINARY PATH_IN_IMAGE [ENTRYPOINT...]: a distroless-like
 # root (passwd/group with root and nonroot 65532, CA bundle, /tmp 1777) plus one

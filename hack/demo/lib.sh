@@ -137,6 +137,16 @@ debian_security_mirror() {
 # port: a free TCP port on 127.0.0.1.
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# kill_pids_and_remove DIR: the EXIT trap of scripts that start daemons into the array `pids`:
+# TERM them, KILL what is left after 2 s, remove DIR.
+kill_pids_and_remove() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 2
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$1"
+}
+
 # start_apiserver DIR: a throwaway etcd + kube-apiserver (the envtest binaries of
 # hack/envtest-binaries.sh) on loopback, state in DIR; appends their PIDs to the
 # caller's array `pids` (the caller kills them) and sets bin (kubectl's dir),

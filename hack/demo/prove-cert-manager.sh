@@ -21,14 +21,7 @@ dir="$DEMO_CACHE/cert-manager-$CERT_MANAGER_VERSION"
 [[ -x $dir/controller ]] || die "build first: hack/demo/build.sh cert-manager"
 t="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-prove-cm.XXXXXX")"
 pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 2
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$t"
-}
-trap cleanup EXIT
+trap 'kill_pids_and_remove "$t"' EXIT
 start_apiserver "$t"
 
 # The whole manifest: proves it applies (Deployment stays unscheduled: no nodes).

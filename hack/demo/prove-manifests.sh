@@ -24,14 +24,7 @@ for f in "${manifests[@]}"; do [[ -f $f ]] || die "missing $f: run hack/demo/bui
 
 t="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-prove-manifests.XXXXXX")"
 pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 2
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$t"
-}
-trap cleanup EXIT
+trap 'kill_pids_and_remove "$t"' EXIT
 start_apiserver "$t"
 
 for f in "${manifests[@]}"; do

@@ -9,6 +9,19 @@ require_go() {
   export PATH="$PATH:/usr/local/go/bin"
 }
 
+# begin_builds NAME: the common start of a build script. Go must be there; the wrapper-module
+# builds are isolated from the caller's go.work / GOFLAGS and static, as upstream releases them;
+# $BUILD_CACHE exists; work_root is a fresh temp dir, and an EXIT trap removes it and a
+# half-filled $out (a failed or interrupted build leaves no <component>.tmp.<pid> behind).
+begin_builds() {
+  require_go
+  export GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
+  mkdir -p "$BUILD_CACHE"
+  work_root="$(mktemp -d "${TMPDIR:-/tmp}/slotbook-$1-build.XXXXXX")"
+  out=""
+  trap 'rm -rf "$work_root"; [[ -z $out || ! -d $out ]] || rm -rf "$out"' EXIT
+}
+
 # mod_field MODULE@VERSION FIELD: one string field of `go mod download -json`
 # (Dir, GoMod, Info, ...). Run from / so that no go.mod or go.work around the caller applies.
 mod_field() {
