@@ -152,15 +152,27 @@ func conditionTrue(tn *slotbookv1alpha1.Tenant, typ string) (bool, string) {
 // waitReady waits until the Tenant is Ready and returns how long that took.
 func waitReady(t *testing.T, name string, timeout time.Duration) time.Duration {
 	t.Helper()
+	took := waitReadyNoFatal(name, timeout)
+	if took < 0 {
+		t.Fatalf("tenant %s not Ready after %s: %+v", name, timeout, tenant(t, name).Status.Conditions)
+	}
+	return took
+}
+
+// waitReadyNoFatal is waitReady for goroutines (which must not call t.Fatal): -1 when the
+// timeout passed.
+func waitReadyNoFatal(name string, timeout time.Duration) time.Duration {
 	start := time.Now()
-	eventually(t, timeout, "tenant "+name+" Ready", func() (bool, string) {
+	for time.Since(start) < timeout {
 		var tn slotbookv1alpha1.Tenant
-		if err := k8s.Get(ctx, client.ObjectKey{Name: name}, &tn); err != nil {
-			return false, err.Error()
+		if err := k8s.Get(ctx, client.ObjectKey{Name: name}, &tn); err == nil {
+			if ok, _ := conditionTrue(&tn, "Ready"); ok {
+				return time.Since(start)
+			}
 		}
-		return conditionTrue(&tn, "Ready")
-	})
-	return time.Since(start)
+		time.Sleep(2 * time.Second)
+	}
+	return -1
 }
 
 func namespaceOf(name string) string { return "tenant-" + name }
@@ -192,14 +204,15 @@ func primaryPod(t *testing.T, ns string) string {
 	return c.Status.CurrentPrimary
 }
 
-// psql runs SQL as the postgres superuser over the primary's local socket (peer auth) in the
-// booking database of the CNPG cluster `cluster` in ns and returns the unaligned output.
+// psqlIn runs SQL as the postgres superuser over the pod's local socket (peer auth) in its
+// booking database and returns the unaligned output.
 func psqlIn(ns, pod, sql string) (string, error) {
 	out, err := kubectl("-n", ns, "exec", pod, "-c", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
 		"-d", "booking", "-tAc", sql)
 	return strings.TrimSpace(out), err
 }
 
+// psql is psqlIn on the tenant namespace's current primary.
 func psql(t *testing.T, ns, sql string) string {
 	t.Helper()
 	out, err := psqlIn(ns, primaryPod(t, ns), sql)
@@ -234,15 +247,18 @@ func httpClient(t *testing.T, minVersion, maxVersion uint16) *http.Client {
 	}
 }
 
+// haircut is the demo business's first service (seed-demo), the one every case books.
+const haircut = 1
+
 // slot is one bookable start with a staff member free then.
 type slot struct {
 	Start   string
 	StaffID int64
 }
 
-// freeSlots lists bookable (start, staff) pairs of a service on the hour, at most one per staff
-// member and hour so that they do not overlap each other.
-func freeSlots(t *testing.T, c *http.Client, host string, serviceID int64, days int) []slot {
+// freeSlots lists bookable (start, staff) pairs of the haircut on the hour, at most one per
+// staff member and hour so that they do not overlap each other.
+func freeSlots(t *testing.T, c *http.Client, host string, days int) []slot {
 	t.Helper()
 	from := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
 	to := time.Now().AddDate(0, 0, days).Format(time.DateOnly)
@@ -252,7 +268,7 @@ func freeSlots(t *testing.T, c *http.Client, host string, serviceID int64, days 
 			StaffIDs []int64 `json:"staffIds"`
 		} `json:"slots"`
 	}
-	getJSON(t, c, fmt.Sprintf("https://%s/api/v1/availability?service=%d&from=%s&to=%s", host, serviceID, from, to), &body)
+	getJSON(t, c, fmt.Sprintf("https://%s/api/v1/availability?service=%d&from=%s&to=%s", host, haircut, from, to), &body)
 	var out []slot
 	for _, s := range body.Slots {
 		st, err := time.Parse(time.RFC3339, s.Start)
@@ -288,10 +304,10 @@ func getJSON(t *testing.T, c *http.Client, url string, into any) {
 	}
 }
 
-// book posts a booking; it returns the HTTP status and, on 201, the booking's id.
-func book(c *http.Client, host string, serviceID int64, s slot, email string) (int, int64, error) {
+// book posts a haircut booking; it returns the HTTP status and, on 201, the booking's id.
+func book(c *http.Client, host string, s slot, email string) (int, int64, error) {
 	req, _ := json.Marshal(map[string]any{
-		"serviceId": serviceID, "staffId": s.StaffID, "start": s.Start,
+		"serviceId": haircut, "staffId": s.StaffID, "start": s.Start,
 		"customer": map[string]string{"name": "E2E Test", "email": email},
 	})
 	resp, err := c.Post("https://"+host+"/api/v1/bookings", "application/json", bytes.NewReader(req))
@@ -316,7 +332,7 @@ func bookOne(t *testing.T, c *http.Client, host string, slots *[]slot, email str
 	t.Helper()
 	for len(*slots) > 0 {
 		s := (*slots)[0]
-		code, id, err := book(c, host, 1, s, email)
+		code, id, err := book(c, host, s, email)
 		switch {
 		case err != nil:
 			t.Fatal(err)

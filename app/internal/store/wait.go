@@ -23,7 +23,8 @@ const codeCannotConnectNow = "57P03"
 // open. In Kubernetes all of these are normal for a few seconds after a pod starts: the
 // database Service may have no ready endpoint yet, and network-policy enforcers (kube-router,
 // Calico) admit a new pod's address only after they have seen it. Errors that waiting cannot
-// fix (wrong password, unknown database, an unverifiable TLS certificate) are returned at once.
+// fix (wrong password, unknown database, an unverifiable TLS certificate) are returned at once:
+// the same distinction as Unavailable.
 // onRetry, if set, is told about each failed attempt.
 func WaitReachable(ctx context.Context, databaseURL string, within time.Duration, onRetry func(attempt int, err error)) error {
 	cfg, err := pgx.ParseConfig(databaseURL)
@@ -37,7 +38,7 @@ func WaitReachable(ctx context.Context, databaseURL string, within time.Duration
 		if err == nil {
 			return nil
 		}
-		if !retryable(err) || ctx.Err() != nil {
+		if !Unavailable(err) || ctx.Err() != nil {
 			return err
 		}
 		if time.Now().Add(delay).After(deadline) {
@@ -74,21 +75,6 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// retryable tells whether waiting can fix a connection error.
-func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == codeCannotConnectNow
-	}
-	var verify *tls.CertificateVerificationError
-	if errors.As(err, &verify) {
-		return false
-	}
-	var netErr net.Error // dial refused/timed out, DNS not (yet) resolvable, connection reset
-	var dnsErr *net.DNSError
-	return errors.As(err, &netErr) || errors.As(err, &dnsErr) || errors.Is(err, context.DeadlineExceeded)
-}
-
 // Unavailable tells whether err means the database cannot be used right now rather than that the
 // request was wrong or the code is: no connection (refused, reset, timed out), the server shutting
 // down or starting (57P01–57P03), a connection exception (class 08), or a write that reached a
@@ -96,6 +82,12 @@ func retryable(err error) bool {
 // answer 503 with Retry-After, so clients and the ingress retry instead of reporting a bug.
 func Unavailable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	// A certificate that does not verify is a configuration error, however it is wrapped (pgx
+	// reports the failed handshake together with network errors of its fallbacks).
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &verify) {
 		return false
 	}
 	var pgErr *pgconn.PgError
@@ -107,10 +99,11 @@ func Unavailable(err error) bool {
 		}
 		return false
 	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+	// Not every *pgconn.ConnectError: it also wraps what waiting cannot fix (an unverifiable TLS
+	// certificate, a server without TLS); only its network cause counts.
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return true
 	}
-	var netErr net.Error
+	var netErr net.Error // refused, reset, timed out, a name that does not resolve (yet)
 	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

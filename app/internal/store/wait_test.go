@@ -2,11 +2,20 @@ package store_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,6 +51,40 @@ func withPort(t *testing.T, rawURL, addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	u.Host = net.JoinHostPort(u.Hostname(), port)
 	return u.String()
+}
+
+// withRootCert returns rawURL with sslrootcert replaced.
+func withRootCert(t *testing.T, rawURL, caFile string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("sslrootcert", caFile)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// otherCA writes a self-signed CA certificate that signed nothing the server has.
+func otherCA(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "other-ca.crt")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // proxyAfter starts, after delay, a TCP proxy on addr to target: the database "comes up" late.
@@ -108,6 +151,12 @@ func TestWaitReachable(t *testing.T) {
 			name: "never comes up", within: time.Second, maxTime: 8 * time.Second, minRetries: 1,
 			url:     func(t *testing.T) string { return withPort(t, dbURL, freePort(t)) },
 			wantErr: "database not reachable after 1s",
+		},
+		{
+			// Nor this: a certificate signed by another CA than sslrootcert.
+			name: "unverifiable certificate", within: time.Minute, maxTime: 5 * time.Second,
+			url:     func(t *testing.T) string { return withRootCert(t, dbURL, otherCA(t)) },
+			wantErr: "certificate",
 		},
 		{
 			// Waiting cannot fix this: fail at once, with PostgreSQL's own message.
