@@ -194,3 +194,63 @@ func TestCallSQLInStatement(t *testing.T) {
 	wg.Wait()
 	wantOK(t, db, 3+8*16)
 }
+
+// TestAppendManyChainsLikeAppend: audit_append_many (migration 00008, the booking batches)
+// chains its entries exactly as audit_append does, one per element in the arrays' order, also
+// with awkward diffs and identifiers, and interleaved with single appends from other sessions.
+func TestAppendManyChainsLikeAppend(t *testing.T) {
+	ctx := t.Context()
+	_, db := newDB(t)
+	const workers, rounds, perBatch = 4, 10, 7
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 8))
+			for i := range rounds {
+				entries := make([]audit.Prepared, perBatch)
+				for k := range entries {
+					p, err := audit.Prepare(audit.WithRequestID(ctx, fmt.Sprintf("req %d/%d ~!", w, k)), audit.Entry{
+						Actor: fmt.Sprintf("customer:booking:%d", k), Action: "booking.create", ObjectType: "booking",
+						ObjectID: fmt.Sprintf("%d.%d-%d", w, i, k), Diff: jsonRaw(randomJSON(r, 3))})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					entries[k] = p
+				}
+				if i%2 == 1 { // a single append in between
+					if _, err := db.Exec(ctx, `SELECT `+audit.CallSQL(1, ""), entries[0].Args(true)...); err != nil {
+						t.Error(audit.AppendError(err))
+						return
+					}
+					continue
+				}
+				cols := make([][]any, 7)
+				for _, p := range entries {
+					for c, v := range p.Args(true) {
+						cols[c] = append(cols[c], v)
+					}
+				}
+				rows, err := db.Query(ctx, `SELECT * FROM audit_append_many($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+					cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+				if err != nil || len(ids) != perBatch {
+					t.Errorf("ids %v, %v; want %d", ids, err, perBatch)
+					return
+				}
+				for k := 1; k < len(ids); k++ {
+					if ids[k] != ids[k-1]+1 {
+						t.Errorf("ids %v are not consecutive", ids)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	wantOK(t, db, workers*(rounds/2*perBatch+rounds/2))
+}

@@ -25,12 +25,16 @@
 // renders it differently (key order, number notation), but canonicalising that rendering gives
 // back the same bytes, which is what Verify recomputes (tested with random awkward values).
 // The canonical serialisation itself is computed in SQL from the stored values (occurred_at
-// formatted in UTC, so the session's time zone does not matter).
+// formatted in UTC, so the session's time zone does not matter), by audit_canonical (migration
+// 00008), which audit_append and audit_append_many share. audit_append_many appends several
+// entries as consecutive links under one turn at the lock: the booking batches of package store
+// use it, one entry per booking made.
 //
 // The lock makes audited writes of the whole business one queue: every audited transaction holds
 // it from its append to its commit. With synchronous_commit on, that includes the commit's WAL
-// flush, so audited writes cannot commit faster than one flush each; measured figures are in
-// docs/benchmarks.md.
+// flush, so audited writes cannot commit faster than one flush each. That is why package store
+// writes concurrent bookings in batches, one transaction (and one turn at the lock) each;
+// measured figures are in docs/benchmarks.md.
 //
 // An entry without Actor or RequestID takes them from the context (WithActor, WithRequestID), so
 // the HTTP layer can set them once per request. Diff helps build diffs by the rules below.

@@ -92,6 +92,15 @@ func overlapOr(err error) error {
 	return err
 }
 
+// overlapOrAppend maps the error of a statement that inserts bookings and appends their audit
+// entries: ErrOverlap (overlapOr), else audit.AppendError.
+func overlapOrAppend(err error) error {
+	if err := overlapOr(err); errors.Is(err, ErrOverlap) {
+		return err
+	}
+	return audit.AppendError(err)
+}
+
 // lockStaff is the expression that takes a transaction-level advisory lock on one staff member
 // ($staffParam) before a booking write of theirs (in a CTE that the write depends on). Without it, two concurrent inserts of overlapping bookings can
 // wait on each other inside the exclusion constraint's check until PostgreSQL's deadlock detector
@@ -112,7 +121,7 @@ func lockStaff(staffParam string) string {
 // inserted). Parameters: $1–$11 the booking, $12 the catalogue version the caller checked
 // against (0: none), $13… the audit entry (audit.CallSQL), then the sealed manage token (NULL:
 // none), then the accepted privacy-notice version (empty for none). The booking's mails are queued
-// by the trigger bookings_mail (migration 00006) in the same statement.
+// by the trigger bookings_mail_created (migration 00008) in the same statement.
 var insertBookingSQL = `
 	WITH cv AS (SELECT version FROM catalog_version),
 	staff_lock AS (
@@ -152,7 +161,9 @@ func (s *Store) InsertBooking(ctx context.Context, b Booking) (Booking, error) {
 // staff member's advisory lock (see lockStaff), the INSERT and the audit entry ("booking.create",
 // object the new booking, actor from the context or audit.ActorSystem, a diff of ids and times
 // only: nothing about the customer). The audit chain's global lock is taken last and released by
-// the commit that ends the statement, without waiting for the application.
+// the commit that ends the statement, without waiting for the application. Bookings that arrive
+// while others are being written share one such statement (batch.go); inside InTx the booking
+// is written in the caller's transaction, on its own.
 //
 // The overlap is reported by ON CONFLICT DO NOTHING (without a conflict target it takes the
 // bookings_no_overlap exclusion constraint as an arbiter; the constraint is enforced all the
@@ -164,11 +175,31 @@ func (s *Store) InsertBooking(ctx context.Context, b Booking) (Booking, error) {
 // PostgreSQL CPU, a few per cent of a booking, measured with pgbench). (The other arbiter, the
 // unique manage token hash, cannot conflict: 32 random bytes.)
 func (s *Store) InsertBookingIfCurrent(ctx context.Context, b Booking, catalogVersion int64) (Booking, error) {
-	locale := b.Locale
-	if locale == "" {
-		locale = "en"
+	p, err := newPendingBooking(ctx, b, catalogVersion)
+	if err != nil {
+		return Booking{}, err
 	}
-	b.Locale = locale
+	if s.batches != nil {
+		return s.batches.insert(ctx, p)
+	}
+	return insertOne(ctx, s.db, p)
+}
+
+// pendingBooking is a booking ready to insert: the row as stored, the catalogue version it was
+// checked against and its audit entry.
+type pendingBooking struct {
+	row            Booking
+	catalogVersion int64
+	audit          audit.Prepared
+	// done receives the outcome when the booking goes in a batch (capacity 1: the batch never
+	// waits for the caller).
+	done chan batchOutcome
+}
+
+func newPendingBooking(ctx context.Context, b Booking, catalogVersion int64) (*pendingBooking, error) {
+	if b.Locale == "" {
+		b.Locale = "en"
+	}
 	b.Status = StatusConfirmed
 	b.CancelledAt = nil
 	// As stored (and returned by a read): microseconds.
@@ -179,31 +210,38 @@ func (s *Store) InsertBookingIfCurrent(ctx context.Context, b Booking, catalogVe
 		Diff: audit.Diff{}.Set("service_id", b.ServiceID).Set("staff_id", b.StaffID).
 			Set("start", b.Start).Set("end", b.End).Set("status", StatusConfirmed)})
 	if err != nil {
-		return Booking{}, err
+		return nil, err
 	}
+	return &pendingBooking{row: b, catalogVersion: catalogVersion, audit: entry}, nil
+}
+
+// sealedOrNil is the sealed manage token as a parameter: NULL for none.
+func (p *pendingBooking) sealedOrNil() *string {
+	if p.row.ManageTokenSealed == "" {
+		return nil
+	}
+	return &p.row.ManageTokenSealed
+}
+
+// insertOne inserts p with insertBookingSQL, on its own.
+func insertOne(ctx context.Context, db dbtx, p *pendingBooking) (Booking, error) {
+	b := p.row
 	args := append([]any{b.ServiceID, b.StaffID, b.Start, b.End, b.BlockedStart, b.BlockedEnd,
-		b.CustomerName, b.CustomerEmail, b.CustomerPhone, locale, b.ManageTokenHash, catalogVersion},
-		entry.Args(false)...)
-	var sealed *string
-	if b.ManageTokenSealed != "" {
-		sealed = &b.ManageTokenSealed
-	}
-	args = append(args, sealed)                 // $19, after the audit entry's six
+		b.CustomerName, b.CustomerEmail, b.CustomerPhone, b.Locale, b.ManageTokenHash, p.catalogVersion},
+		p.audit.Args(false)...)
+	args = append(args, p.sealedOrNil())        // $19, after the audit entry's six
 	args = append(args, b.PrivacyNoticeVersion) // $20
 	var version int64
 	var id *int64
 	var created, updated *time.Time
-	err = s.db.QueryRow(ctx, insertBookingSQL, args...).Scan(&version, &id, &created, &updated)
+	err := db.QueryRow(ctx, insertBookingSQL, args...).Scan(&version, &id, &created, &updated)
 	switch {
 	case err != nil:
-		if err := overlapOr(err); errors.Is(err, ErrOverlap) {
-			return Booking{}, err
-		}
-		return Booking{}, audit.AppendError(err)
+		return Booking{}, overlapOrAppend(err)
 	case id != nil:
 		b.ID, b.CreatedAt, b.UpdatedAt = *id, *created, *updated
 		return b, nil
-	case catalogVersion != 0 && version > catalogVersion:
+	case p.catalogVersion != 0 && version > p.catalogVersion:
 		return Booking{}, ErrStaleCatalog
 	default:
 		return Booking{}, ErrOverlap

@@ -38,6 +38,9 @@ var (
 type Store struct {
 	pool *pgxpool.Pool
 	db   dbtx // the pool, or the transaction of InTx
+	// batches collects concurrent bookings into batches (batch.go); nil inside InTx, where a
+	// booking belongs to the caller's transaction.
+	batches *bookingBatcher
 }
 
 // dbtx is what *pgxpool.Pool and pgx.Tx have in common.
@@ -65,7 +68,9 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 }
 
 // New wraps an existing pool (Close closes it).
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, db: pool} }
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, db: pool, batches: &bookingBatcher{pool: pool}}
+}
 
 // Pool is the underlying pool, e.g. for pool statistics in metrics.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
