@@ -37,6 +37,8 @@ var (
 			"the binary refuses the parameter (its migration connection passes it to the server)")
 	flagInProcess = flag.Bool("in-process", false,
 		"diagnosis: serve the API in the benchmark process instead of running the binary, so that go test -cpuprofile sees it (no RSS figures)")
+	flagDurable = flag.Bool("durable", false,
+		"a durable server: fsync, synchronous_commit and full_page_writes on (pgtest's default is off), so every commit waits for its WAL flush as in production")
 	flagAutoExplain = flag.String("auto-explain", "",
 		"diagnosis: log plans of 2% of the app's statements with auto_explain (analyze, buffers) and write the server log to this file")
 )
@@ -122,14 +124,25 @@ func BenchmarkApp(b *testing.B) {
 	defer check.Close(ctx)
 	var pgVersion string
 	check.QueryRow(ctx, `SHOW server_version`).Scan(&pgVersion)
+	durability := "fsync off"
+	if *flagDurable {
+		// All three take effect on reload; the app and pgbench connect only after it.
+		for _, sql := range []string{`ALTER SYSTEM SET fsync = on`, `ALTER SYSTEM SET synchronous_commit = on`,
+			`ALTER SYSTEM SET full_page_writes = on`, `SELECT pg_reload_conf()`} {
+			if _, err := check.Exec(ctx, sql); err != nil {
+				b.Fatal(err)
+			}
+		}
+		durability = "fsync, synchronous_commit and full_page_writes on"
+	}
 	bi := <-buildDone
 	if bi.err != nil {
 		b.Fatal(bi.err)
 	}
 	postmaster := findPostmaster()
 	meter := cpuMeter{postmaster: postmaster}
-	b.Logf("machine: %d CPUs, %.1f GiB RAM, %s; GOMAXPROCS %d; PostgreSQL %s (pgtest: TLS verify-full, fsync off); code %s; load average %s; setup %.1f s",
-		runtime.NumCPU(), float64(memTotal())/(1<<30), runtime.Version(), runtime.GOMAXPROCS(0), pgVersion, codeVersion(),
+	b.Logf("machine: %d CPUs, %.1f GiB RAM, %s; GOMAXPROCS %d; PostgreSQL %s (pgtest: TLS verify-full, %s); code %s; load average %s; setup %.1f s",
+		runtime.NumCPU(), float64(memTotal())/(1<<30), runtime.Version(), runtime.GOMAXPROCS(0), pgVersion, durability, codeVersion(),
 		loadAverage(), time.Since(started).Seconds())
 	if postmaster == 0 {
 		b.Logf("the PostgreSQL server is not a child of this process (%s?): no PostgreSQL CPU figures", pgtest.EnvDatabaseURL)
