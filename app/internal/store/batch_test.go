@@ -174,9 +174,10 @@ func TestConcurrentBookingsBatched(t *testing.T) {
 		for r := range racers {
 			wg.Go(func() {
 				<-start
-				// Group g races for one half-hour of one staff member; racers overlap by minutes.
+				// Group g races for one half-hour of one staff member: 20 minutes from minute r, so
+				// the racers overlap each other but never the next group's half-hour.
 				from := at(8, 0).Add(time.Duration(g/2)*30*time.Minute + time.Duration(r)*time.Minute)
-				_, errs[g][r] = st.InsertBooking(context.Background(), newBooking(svc, []int64{a, b}[g%2], from, from.Add(30*time.Minute)))
+				_, errs[g][r] = st.InsertBooking(context.Background(), newBooking(svc, []int64{a, b}[g%2], from, from.Add(20*time.Minute)))
 			})
 		}
 	}
