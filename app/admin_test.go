@@ -15,6 +15,7 @@ import (
 	"github.com/slotbook/slotbook/app/internal/account"
 	"github.com/slotbook/slotbook/app/internal/audit"
 	"github.com/slotbook/slotbook/app/internal/pgtest"
+	"github.com/slotbook/slotbook/app/internal/store"
 )
 
 func TestAdminCreateOwner(t *testing.T) {
@@ -35,7 +36,8 @@ func TestAdminCreateOwner(t *testing.T) {
 	t.Setenv("SLOTBOOK_SESSION_KEY", strings.Repeat("k", 40))
 
 	for _, args := range [][]string{nil, {"create-user"}, {"create-owner"}, {"create-owner", "--password", "x"},
-		{"create-owner", "--email", "boss@example.test", "extra"}, {"create-owner", "--email", "not an address"}} {
+		{"create-owner", "--email", "boss@example.test", "extra"}, {"create-owner", "--email", "not an address"},
+		{"create-owner", "--email", "boss@example.test", "--business-name", strings.Repeat("x", 201)}} {
 		if err := adminCommand(ctx, logger, args, &out); !errors.As(err, &cfgErr) {
 			t.Errorf("args %q: %v", args, err)
 		}
@@ -83,5 +85,55 @@ func TestAdminCreateOwner(t *testing.T) {
 	res, err := audit.Verify(ctx, pool)
 	if err != nil || !res.OK() || res.Rows != 3 {
 		t.Errorf("audit: %+v, %v", res, err)
+	}
+}
+
+// TestAdminCreateOwnerNamesTheBusiness: --business-name (the operator passes the Tenant's
+// spec.displayName) names a new business once; a name chosen later in the settings stays.
+func TestAdminCreateOwnerNamesTheBusiness(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	t.Setenv("SLOTBOOK_DATABASE_URL", dbURL)
+	t.Setenv("SLOTBOOK_BASE_URL", "https://salon.example.test")
+	t.Setenv("SLOTBOOK_SESSION_KEY", strings.Repeat("k", 40))
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	name := func() string {
+		t.Helper()
+		set, err := st.Settings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set.Name
+	}
+	var out bytes.Buffer
+	createOwner := func(businessName string) string {
+		t.Helper()
+		out.Reset()
+		if err := adminCommand(ctx, logger, []string{"create-owner", "--email", "boss@example.test", "--business-name", businessName}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+
+	if got := createOwner("  Salon Morgenrot "); !strings.Contains(got, `Business named "Salon Morgenrot".`) || name() != "Salon Morgenrot" {
+		t.Fatalf("first run: %q, name %q", got, name())
+	}
+	// The owner renames it in the settings; a later run (a replaced Job) leaves that name.
+	set, err := st.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Name = "Morgenrot Hair & Beauty"
+	if err := st.UpdateSettings(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	if got := createOwner("Salon Morgenrot"); strings.Contains(got, "Business named") || name() != "Morgenrot Hair & Beauty" {
+		t.Fatalf("second run: %q, name %q", got, name())
 	}
 }

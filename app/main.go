@@ -30,7 +30,8 @@ commands:
   seed-demo  create a demo business with services, staff and working hours
   audit verify [--anchor ID:HASH]
              check the tamper-evident audit log; fails naming the first bad row
-  admin create-owner --email ADDRESS  create the owner account; prints a one-time setup link
+  admin create-owner --email ADDRESS [--business-name NAME]
+                                     create the owner account (and name a new business); prints a one-time setup link
   gdpr retention --dry-run|--apply    anonymise bookings past the retention period (serve does it hourly)
   version    print the version
 

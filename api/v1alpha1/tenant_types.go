@@ -56,7 +56,9 @@ type TenantSpec struct {
 	// +optional
 	ClassName string `json:"className,omitempty"`
 
-	// DisplayName is the business name shown to people.
+	// DisplayName is the business name shown to people: the booking app's first business name,
+	// given to it when the owner account is created (spec.owner); from then on the owner changes
+	// it in the app's settings.
 	// +kubebuilder:validation:MaxLength=200
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
@@ -95,8 +97,9 @@ type TenantSpec struct {
 	Security SecuritySpec `json:"security,omitempty"`
 
 	// Owner is the first owner account of the booking app. When set, the operator runs
-	// `slotbook admin create-owner --email <email>` once in a Job in the tenant namespace; the
-	// Job's log holds a one-time setup link (see status.ownerSetup).
+	// `slotbook admin create-owner --email <email>` (with `--business-name <displayName>` when
+	// displayName is set) once in a Job in the tenant namespace; the Job's log holds a one-time
+	// setup link (see status.ownerSetup).
 	// +optional
 	Owner *OwnerSpec `json:"owner,omitempty"`
 

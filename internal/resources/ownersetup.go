@@ -38,6 +38,17 @@ func ownerSetupSelectorLabels(in Inputs) map[string]string {
 	}
 }
 
+// ownerSetupArgs: `admin create-owner --email <spec.owner.email>`, and `--business-name
+// <spec.displayName>` when it is set: the app names a business that has no name yet, so the
+// booking site shows the display name from the start and the owner can change it in the settings.
+func ownerSetupArgs(t *slotbookv1alpha1.Tenant) []string {
+	args := []string{"admin", "create-owner", "--email", strings.TrimSpace(t.Spec.Owner.Email)}
+	if name := strings.TrimSpace(t.Spec.DisplayName); name != "" {
+		args = append(args, "--business-name", name)
+	}
+	return args
+}
+
 // OwnerSetupJob runs `slotbook admin create-owner --email <spec.owner.email>` once, with exactly
 // the app container's environment and volumes (appContainer), so it reaches the database like the
 // app does. The command prints a one-time setup link (valid 24 h) to its log, and is idempotent:
@@ -70,10 +81,8 @@ func OwnerSetupJob(in Inputs) *batchv1.Job {
 					RestartPolicy:                corev1.RestartPolicyNever,
 					NodeSelector:                 maps.Clone(in.Class.Spec.Placement.NodeSelector),
 					Tolerations:                  cloneTolerations(in.Class.Spec.Placement.Tolerations),
-					Containers: []corev1.Container{
-						appContainer(in, "admin", "create-owner", "--email", strings.TrimSpace(in.Tenant.Spec.Owner.Email)),
-					},
-					Volumes: appVolumes(),
+					Containers:                   []corev1.Container{appContainer(in, ownerSetupArgs(in.Tenant)...)},
+					Volumes:                      appVolumes(),
 				},
 			},
 		},

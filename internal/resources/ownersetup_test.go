@@ -63,7 +63,11 @@ func TestOwnerSetupJobRunsLikeTheApp(t *testing.T) {
 			if len(pod.Containers) != 1 {
 				t.Fatalf("%d containers", len(pod.Containers))
 			}
-			if want := []string{"admin", "create-owner", "--email", "owner@acme.example"}; !slices.Equal(c.Args, want) {
+			want := []string{"admin", "create-owner", "--email", "owner@acme.example"}
+			if name := in.Tenant.Spec.DisplayName; name != "" {
+				want = append(want, "--business-name", name)
+			}
+			if !slices.Equal(c.Args, want) {
 				t.Errorf("args %q, want %q", c.Args, want)
 			}
 			for what, pair := range map[string][2]any{

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +55,24 @@ func ValidateSettings(set business.Settings) validation.Errors {
 	checkMinutes(&errs, "slotInterval", set.SlotInterval, 1, 1440)
 	checkMinutes(&errs, "changeDeadline", set.ChangeDeadline, 0, 365*24*60)
 	return errs
+}
+
+// DefaultBusinessName is the business's name until someone names it (migration 00001).
+const DefaultBusinessName = "My business"
+
+// NameBusiness gives a new business its name: it sets the name if the business still has
+// DefaultBusinessName and reports whether it did, so a name chosen in the settings is never
+// overridden. An invalid name gives validation.Errors (field name).
+func (s *Store) NameBusiness(ctx context.Context, name string) (bool, error) {
+	set, err := s.Settings(ctx)
+	if err != nil || set.Name != DefaultBusinessName {
+		return false, err
+	}
+	set.Name = strings.TrimSpace(name)
+	if err := s.UpdateSettings(ctx, set); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // UpdateSettings replaces the business settings. Invalid settings give validation.Errors (see
