@@ -2,7 +2,8 @@
 // the alert rules (config/prometheus/rules.yaml and the chart's copy) and the Grafana dashboards
 // (charts/slotbook-operator/dashboards). Every PromQL expression is parsed with Prometheus' own
 // parser, every metric it reads must be one the operator registers or the booking app exports
-// (with the labels it has), and every alert must link to a section of docs/runbooks.md.
+// (with the labels it has), and every alert must link to a section of docs/runbooks.md. The
+// alerts' expressions are also evaluated over sample series (evaluate_test.go).
 package monitoring
 
 import (
