@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -810,4 +811,56 @@ func TestContextAndDiffHelper(t *testing.T) {
 		t.Errorf("no actor: %v", err)
 	}
 	wantOK(t, db, 2)
+}
+
+// TestVerifyFrom: verifying from a row verified before reads that row and the ones after it and
+// finds what happened to them; what happened only before it is left to a full Verify.
+func TestVerifyFrom(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		tamper  string // SQL with $1 = the id of row index idx of 6 rows; "" = none
+		idx     int
+		badIdx  int // the row FirstBad names; -1: VerifyFrom finds nothing
+		problem audit.Problem
+		fullBad bool // whether Verify finds it
+	}{
+		{"intact", "", 0, -1, "", false},
+		{"a row after it edited", `UPDATE audit_log SET actor = 'user:9' WHERE id = $1`, 4, 4, audit.ProblemHash, true},
+		{"a row after it deleted", `DELETE FROM audit_log WHERE id = $1`, 4, 5, audit.ProblemLink, true},
+		{"the row itself edited", `UPDATE audit_log SET object_id = 'x' WHERE id = $1`, 2, 2, audit.ProblemHash, true},
+		{"the row itself deleted", `DELETE FROM audit_log WHERE id = $1`, 2, 2, audit.ProblemAnchor, true},
+		{"the row itself re-hashed", `UPDATE audit_log SET hash = sha256(hash) WHERE id = $1`, 2, 2, audit.ProblemHash, true},
+		// Verify without anchors sees a shorter, intact chain: only the recorded head tells.
+		{"the end cut off", `DELETE FROM audit_log WHERE id >= $1`, 2, 2, audit.ProblemAnchor, false},
+		{"a row before it edited: only Verify sees it", `UPDATE audit_log SET actor = 'user:9' WHERE id = $1`, 1, -1, "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u, db := newDB(t)
+			ids := seed(t, db, 6)
+			slices.Sort(ids)
+			// Row index 2 is the head an earlier Verify recorded.
+			from := audit.Head{ID: ids[2]}
+			if err := db.QueryRow(t.Context(), `SELECT hash FROM audit_log WHERE id = $1`, from.ID).Scan(&from.Hash); err != nil {
+				t.Fatal(err)
+			}
+			if c.tamper != "" {
+				tamper(t, u, c.tamper, ids[c.idx])
+			}
+			res, err := audit.VerifyFrom(t.Context(), db, from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.badIdx < 0 && !res.OK():
+				t.Fatalf("VerifyFrom found %v; want nothing", *res.FirstBad)
+			case c.badIdx < 0 && c.tamper == "" && (res.Rows != 4 || res.Last.ID != ids[5]):
+				t.Fatalf("VerifyFrom = %+v; want 4 rows read, ending at %d", res, ids[5])
+			case c.badIdx >= 0:
+				wantBad(t, res, ids[c.badIdx], c.problem)
+			}
+			if full := mustVerify(t, db); full.OK() == c.fullBad {
+				t.Fatalf("Verify OK = %v; want %v", full.OK(), !c.fullBad)
+			}
+		})
+	}
 }

@@ -79,6 +79,22 @@ func (r Result) OK() bool { return r.FirstBad == nil }
 // earlier, e.g. Result.Last of an earlier run) must still be in the chain with the same hash. It
 // returns an error only if the database could not be read; problems are in the Result.
 func Verify(ctx context.Context, db Querier, anchors ...Head) (Result, error) {
+	return verify(ctx, db, nil, anchors)
+}
+
+// VerifyFrom verifies the chain from a row verified before (from, e.g. the Last of an earlier
+// Verify) to its end, reading only those rows: from must still be there with the same hash and
+// content, and every row after it must be intact and linked to it. Result.Rows counts the rows
+// read, from's included. Rows before from are not read, so a change to them that leaves from's
+// hash alone (an edited or deleted row, without re-hashing the rest) is found only by Verify:
+// run that too, regularly.
+func VerifyFrom(ctx context.Context, db Querier, from Head) (Result, error) {
+	return verify(ctx, db, &from, []Head{from})
+}
+
+// verify walks the chain from its first row, or from the row from (whose own link is not
+// checked: it was verified before, and its hash is an anchor).
+func verify(ctx context.Context, db Querier, from *Head, anchors []Head) (Result, error) {
 	var res Result
 	lastBad := int64(-1) << 63
 	bad := func(id int64, p Problem, format string, args ...any) {
@@ -93,7 +109,11 @@ func Verify(ctx context.Context, db Querier, anchors ...Head) (Result, error) {
 	pending := slices.Clone(anchors)
 	slices.SortFunc(pending, func(a, b Head) int { return cmp.Compare(a.ID, b.ID) })
 
-	rows, err := db.Query(ctx, `SELECT `+columns+` FROM audit_log ORDER BY id`)
+	query, args := `SELECT `+columns+` FROM audit_log ORDER BY id`, []any(nil)
+	if from != nil {
+		query, args = `SELECT `+columns+` FROM audit_log WHERE id >= $1 ORDER BY id`, []any{from.ID}
+	}
+	rows, err := db.Query(ctx, query, args...)
 	if err != nil {
 		return Result{}, fmt.Errorf("audit: verify: %w", err)
 	}
@@ -110,6 +130,9 @@ func Verify(ctx context.Context, db Querier, anchors ...Head) (Result, error) {
 		for len(pending) > 0 && pending[0].ID < r.ID {
 			bad(pending[0].ID, ProblemAnchor, "the anchored row %s is missing: it was deleted", pending[0])
 			pending = pending[1:]
+		}
+		if first && from != nil {
+			prev = r.PrevHash // from's own link was checked when it was verified
 		}
 		switch want, err := r.computeHash(); {
 		case !bytes.Equal(r.PrevHash, prev) && first:

@@ -19,7 +19,7 @@ const auditPageSize = 100
 type auditPage struct {
 	Form    formValues
 	Records []audit.Record
-	Chain   audit.Result
+	Chain   chainStatus
 	// Actors names the accounts of "user:N" actors by e-mail.
 	Actors    map[string]string
 	OlderURL  string
@@ -83,7 +83,7 @@ func (s *server) adminAudit(w http.ResponseWriter, r *http.Request) {
 	f, fv, errs := auditFilter(r.URL.Query(), v.TZ)
 	p := &auditPage{Form: fv, Actors: map[string]string{}}
 	status := http.StatusOK
-	chain, err := audit.Verify(ctx, s.opts.AuditDB)
+	chain, err := s.chain.verify(ctx, s.opts.AuditDB, s.now())
 	if err != nil {
 		s.fail(w, r, err)
 		return

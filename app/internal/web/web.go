@@ -90,6 +90,9 @@ type server struct {
 
 	// customers: data-subject rights (nil: those pages answer 404).
 	customers Customers
+
+	// chain verifies the audit chain for /admin/audit.
+	chain chainCheck
 }
 
 // New returns the handler of all pages. It panics if the embedded templates or message files are
