@@ -64,11 +64,17 @@ func (r *TenantReconciler) gatherInputs(ctx context.Context, tenant *slotbookv1a
 	}
 
 	ns := tenant.NamespaceName()
+	// A tenant restored from another one's backups takes that tenant's session key, if it still
+	// has one: the restored database holds TOTP secrets and manage tokens sealed with it.
+	sessionKeyFrom := ""
+	if restore := tenant.Spec.Restore; restore != nil {
+		sessionKeyFrom = slotbookv1alpha1.TenantNamespace(restore.FromTenant)
+	}
 	var err error
-	if in.SessionKey, err = r.generatedSecretValue(ctx, ns, resources.SessionSecretName, "key"); err != nil {
+	if in.SessionKey, err = r.generatedSecretValue(ctx, ns, resources.SessionSecretName, "key", sessionKeyFrom); err != nil {
 		return in, nil, err
 	}
-	if in.DatabasePassword, err = r.generatedSecretValue(ctx, ns, resources.DatabaseSecretName, corev1.BasicAuthPasswordKey); err != nil {
+	if in.DatabasePassword, err = r.generatedSecretValue(ctx, ns, resources.DatabaseSecretName, corev1.BasicAuthPasswordKey, ""); err != nil {
 		return in, nil, err
 	}
 	if in.APIServerEndpoints, err = r.apiServerEndpoints(ctx); err != nil {
@@ -99,9 +105,10 @@ func (r *TenantReconciler) classSecret(ctx context.Context, class *slotbookv1alp
 }
 
 // generatedSecretValue returns a random value the operator generated once and stored in a Secret
-// of the tenant namespace, or a fresh one if there is none yet. Before generating, the API server
+// of the tenant namespace, or, if there is none yet, the same Secret's value in copyFrom (another
+// tenant's namespace; "" for none) or a fresh one. Before copying or generating, the API server
 // is asked directly: a cache that has not yet seen the Secret must never cause a new key.
-func (r *TenantReconciler) generatedSecretValue(ctx context.Context, namespace, name, key string) (string, error) {
+func (r *TenantReconciler) generatedSecretValue(ctx context.Context, namespace, name, key, copyFrom string) (string, error) {
 	secret := &corev1.Secret{}
 	nn := types.NamespacedName{Namespace: namespace, Name: name}
 	err := r.Client.Get(ctx, nn, secret)
@@ -113,6 +120,15 @@ func (r *TenantReconciler) generatedSecretValue(ctx context.Context, namespace, 
 		return string(secret.Data[key]), nil
 	case err != nil && !apierrors.IsNotFound(err):
 		return "", err
+	}
+	if copyFrom != "" {
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: copyFrom, Name: name}, secret)
+		switch {
+		case err == nil && len(secret.Data[key]) > 0:
+			return string(secret.Data[key]), nil
+		case err != nil && !apierrors.IsNotFound(err):
+			return "", err
+		}
 	}
 	return rand.Text() + rand.Text(), nil // 2 × 128 bits, base32: safe in URLs and env vars
 }

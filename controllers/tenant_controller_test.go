@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
@@ -849,4 +850,67 @@ func TestDeletionPolicies(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// TestRestoreFromAnotherTenant: a tenant created with spec.restore gets a database recovered
+// from the other tenant's backups (the other tenant's object store path, read without a
+// retention policy) and that tenant's session key; a tenant restored from one that no longer
+// exists gets a fresh key.
+func TestRestoreFromAnotherTenant(t *testing.T) {
+	f := newFixture(t, "rest")
+	f.class()
+	source := f.tenant("rest-source")
+	waitForChildren(t, source)
+	sourceKey, err := get(t, &corev1.Secret{}, source.NamespaceName(), resources.SessionSecretName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := metav1.NewTime(time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC))
+	for _, tc := range []struct {
+		name, from string
+		sameKey    bool
+	}{
+		{"rest-copy", source.Name, true},
+		{"rest-gone", "rest-deleted-long-ago", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			restored := f.tenant(tc.name, func(tn *slotbookv1alpha1.Tenant) {
+				tn.Spec.Restore = &slotbookv1alpha1.RestoreSpec{FromTenant: tc.from, TargetTime: &at}
+			})
+			waitForChildren(t, restored)
+			ns := restored.NamespaceName()
+			c, err := get(t, &cnpgv1.Cluster{}, ns, resources.PostgresClusterName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := c.Spec.Bootstrap.Recovery
+			if c.Spec.Bootstrap.InitDB != nil || rec == nil || rec.Source != resources.RestoreSourceName ||
+				rec.RecoveryTarget == nil || rec.RecoveryTarget.TargetTime != "2026-11-27T09:30:00Z" ||
+				rec.Database != resources.DatabaseName || rec.Secret == nil || rec.Secret.Name != resources.DatabaseSecretName {
+				t.Fatalf("bootstrap %+v (recovery %+v)", c.Spec.Bootstrap, rec)
+			}
+			if len(c.Spec.ExternalClusters) != 1 || c.Spec.ExternalClusters[0].PluginConfiguration.Parameters["barmanObjectName"] != resources.RestoreSourceName {
+				t.Fatalf("external clusters %+v", c.Spec.ExternalClusters)
+			}
+			store, err := get(t, &barmancloudv1.ObjectStore{}, ns, resources.RestoreSourceName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own, err := get(t, &barmancloudv1.ObjectStore{}, ns, resources.ObjectStoreName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := strings.TrimSuffix(own.Spec.Configuration.DestinationPath, tc.name) + tc.from; store.Spec.Configuration.DestinationPath != want ||
+				store.Spec.RetentionPolicy != "" {
+				t.Fatalf("restore source %s (retention %q), want %s and none", store.Spec.Configuration.DestinationPath, store.Spec.RetentionPolicy, want)
+			}
+			key, err := get(t, &corev1.Secret{}, ns, resources.SessionSecretName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if same := string(key.Data["key"]) == string(sourceKey.Data["key"]); same != tc.sameKey {
+				t.Fatalf("session key the source's: %v, want %v", same, tc.sameKey)
+			}
+		})
+	}
 }

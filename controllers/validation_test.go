@@ -164,6 +164,15 @@ func TestInvalidTenantsAreRejected(t *testing.T) {
 		mutate func(*unstructured.Unstructured)
 		want   []string // substrings of the API server's error
 	}{
+		// restore
+		{"val-restore-self", setField("spec.restore", map[string]any{"fromTenant": "val-restore-self"}),
+			[]string{"spec.restore.fromTenant must name another tenant"}},
+		{"val-restore-bad-name", setField("spec.restore", map[string]any{"fromTenant": "Old.Salon"}),
+			[]string{"spec.restore.fromTenant", "must be a Tenant name"}},
+		{"val-restore-no-name", setField("spec.restore", map[string]any{"targetTime": "2026-11-27T09:30:00Z"}),
+			[]string{"spec.restore.fromTenant", "Required value"}},
+		{"val-restore-bad-time", setField("spec.restore", map[string]any{"fromTenant": "old", "targetTime": "yesterday"}),
+			[]string{"spec.restore.targetTime"}},
 		// host
 		{"val-host-missing", removeField("spec.host"), []string{"spec.host", "Required value"}},
 		{"val-host-empty", setField("spec.host", ""), []string{"spec.host", "at least 1 chars long"}},
@@ -395,6 +404,29 @@ func TestTransitionRules(t *testing.T) {
 		}
 		err = update("trans-prod", func(tn *slotbookv1alpha1.Tenant) { tn.Spec.Postgres.Storage.Size = "19Gi" })
 		assertRejected(t, err, []string{"spec.postgres.storage.size", "never shrink"})
+	})
+
+	t.Run("restore can be set only at creation and never changed or removed", func(t *testing.T) {
+		err := update("trans-prod", func(tn *slotbookv1alpha1.Tenant) {
+			tn.Spec.Restore = &slotbookv1alpha1.RestoreSpec{FromTenant: "old-salon"}
+		})
+		assertRejected(t, err, []string{"spec.restore", "can only be set when the Tenant is created"})
+
+		restored := &slotbookv1alpha1.Tenant{}
+		restored.Name = "trans-restored"
+		restored.Spec = slotbookv1alpha1.TenantSpec{ClassName: validationMissingClass, Host: "trans-restored.booking.example",
+			Restore: &slotbookv1alpha1.RestoreSpec{FromTenant: "old-salon"}}
+		if err := k8s.Create(ctx, restored); err != nil {
+			t.Fatalf("creating a tenant with spec.restore: %v", err)
+		}
+		t.Cleanup(func() { deleteTenantAndWait(t, restored.Name) })
+		err = update(restored.Name, func(tn *slotbookv1alpha1.Tenant) { tn.Spec.Restore.FromTenant = "other-salon" })
+		assertRejected(t, err, []string{"spec.restore", "restore cannot be changed"})
+		err = update(restored.Name, func(tn *slotbookv1alpha1.Tenant) { tn.Spec.Restore = nil })
+		assertRejected(t, err, []string{"spec.restore", "can only be set when the Tenant is created"})
+		if err := update(restored.Name, func(tn *slotbookv1alpha1.Tenant) { tn.Spec.Suspend = true }); err != nil {
+			t.Fatalf("an update leaving restore alone was rejected: %v", err)
+		}
 	})
 
 	t.Run("invalid values are rejected on update too", func(t *testing.T) {

@@ -50,6 +50,7 @@ const (
 
 // TenantSpec describes one customer's booking instance.
 // +kubebuilder:validation:XValidation:fieldPath=".environment",rule="!has(oldSelf.environment) || (has(self.environment) && self.environment == oldSelf.environment)",message="environment is immutable: create a new Tenant to move between production and staging"
+// +kubebuilder:validation:XValidation:fieldPath=".restore",rule="has(self.restore) == has(oldSelf.restore)",message="restore can only be set when the Tenant is created, and not removed"
 type TenantSpec struct {
 	// ClassName is the TenantClass to provision with; the default class when empty.
 	// +kubebuilder:validation:MaxLength=253
@@ -103,6 +104,13 @@ type TenantSpec struct {
 	// +optional
 	Owner *OwnerSpec `json:"owner,omitempty"`
 
+	// Restore starts the tenant from another tenant's backups instead of an empty database:
+	// point-in-time recovery into this tenant's new PostgreSQL cluster. It can only be set when
+	// the Tenant is created, and never changed.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="restore cannot be changed: it only says how the tenant's database was created"
+	// +optional
+	Restore *RestoreSpec `json:"restore,omitempty"`
+
 	// Suspend scales the app to zero and hibernates the database. Data is kept.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -111,6 +119,24 @@ type TenantSpec struct {
 	// +kubebuilder:default=Retain
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// RestoreSpec names the backups a new tenant starts from.
+type RestoreSpec struct {
+	// FromTenant is the tenant whose backups are restored: the base backups and WAL archived
+	// under the class's backup destination, <destinationPath>/<fromTenant>. That tenant may
+	// still exist (e.g. to check a restore under another host) or be deleted (its backups stay
+	// until their retention ends). If it still exists, its session key is copied too, so that
+	// the restored accounts' TOTP secrets and the sealed manage links keep working.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="restore.fromTenant must be a Tenant name (a DNS label)"
+	FromTenant string `json:"fromTenant"`
+
+	// TargetTime restores the state as of this time (RFC 3339, e.g. 2026-11-27T09:30:00Z);
+	// unset: the latest state in the archived WAL.
+	// +optional
+	TargetTime *metav1.Time `json:"targetTime,omitempty"`
 }
 
 // TenantAppSpec configures the booking app.
@@ -321,6 +347,7 @@ type TenantStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=tn
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.restore) || self.spec.restore.fromTenant != self.metadata.name",message="spec.restore.fromTenant must name another tenant: a tenant's own backup path must start empty"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters long: the tenant's namespace is tenant-<name>"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit (no dots)"
 // +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.spec.host`
@@ -342,7 +369,10 @@ type Tenant struct {
 }
 
 // NamespaceName is the namespace a tenant's objects live in.
-func (t *Tenant) NamespaceName() string { return "tenant-" + t.Name }
+func (t *Tenant) NamespaceName() string { return TenantNamespace(t.Name) }
+
+// TenantNamespace is the namespace of the tenant named name: tenant-<name>.
+func TenantNamespace(name string) string { return "tenant-" + name }
 
 // TenantList is a list of Tenants.
 // +kubebuilder:object:root=true

@@ -23,6 +23,7 @@ func Build(in Inputs) ([]client.Object, error) {
 		DatabaseSecret(in),
 		SessionSecret(in),
 		ObjectStore(in),
+		RestoreSourceObjectStore(in),
 		PostgresCluster(in),
 		ScheduledBackup(in),
 		Certificate(in),

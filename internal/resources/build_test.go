@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -240,6 +241,14 @@ func singleReplicaInputs() Inputs {
 	return in
 }
 
+// restoredInputs: a tenant started from another tenant's backups, to a point in time.
+func restoredInputs() Inputs {
+	in := minimalInputs()
+	at := metav1.NewTime(time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC))
+	in.Tenant.Spec.Restore = &slotbookv1alpha1.RestoreSpec{FromTenant: "old-salon", TargetTime: &at}
+	return in
+}
+
 func releasedInputs() Inputs {
 	in := minimalInputs()
 	in.Released = true
@@ -256,6 +265,7 @@ var goldenCases = []struct {
 	{"suspended", suspendedInputs},
 	{"single-replica", singleReplicaInputs},
 	{"released", releasedInputs},
+	{"restored", restoredInputs},
 }
 
 // renderYAML renders objects as one multi-document YAML stream, in the given order.

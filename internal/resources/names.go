@@ -5,9 +5,12 @@ package resources
 const (
 	FieldOwner = "slotbook-operator"
 
-	PostgresClusterName         = "postgres"
-	PostgresCASecretName        = "postgres-ca" // created by CloudNativePG
-	ObjectStoreName             = "backup-store"
+	PostgresClusterName  = "postgres"
+	PostgresCASecretName = "postgres-ca" // created by CloudNativePG
+	ObjectStoreName      = "backup-store"
+	// RestoreSourceName is the ObjectStore of the backups a restored tenant starts from
+	// (spec.restore), and the Cluster's external cluster that recovers from it.
+	RestoreSourceName           = "restore-source"
 	ScheduledBackupName         = "scheduled-backup"
 	BackupCredentialsSecretName = "backup-credentials"
 	BackupEndpointCASecretName  = "backup-endpoint-ca"

@@ -3,6 +3,7 @@ package resources
 import (
 	"maps"
 	"strings"
+	"time"
 
 	barmanapi "github.com/cloudnative-pg/barman-cloud/pkg/api"
 	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
@@ -59,13 +60,10 @@ func PostgresCluster(in Inputs) *cnpgv1.Cluster {
 		TypeMeta:   typeMeta(cnpgv1.SchemeGroupVersion.String(), "Cluster"),
 		ObjectMeta: meta,
 		Spec: cnpgv1.ClusterSpec{
-			Instances: int(postgresInstances(in)),
-			ImageName: class.Spec.Postgres.ImageName,
-			Bootstrap: &cnpgv1.BootstrapConfiguration{InitDB: &cnpgv1.BootstrapInitDB{
-				Database: DatabaseName,
-				Owner:    DatabaseOwner,
-				Secret:   &cnpgv1.LocalObjectReference{Name: DatabaseSecretName},
-			}},
+			Instances:             int(postgresInstances(in)),
+			ImageName:             class.Spec.Postgres.ImageName,
+			Bootstrap:             postgresBootstrap(in),
+			ExternalClusters:      restoreSourceCluster(in),
 			PostgresConfiguration: cnpgv1.PostgresConfiguration{PgHBA: pgHBARejectPlainText},
 			// When the primary's pod is deleted (a node drain, an eviction), CloudNativePG first
 			// asks PostgreSQL for a smart shutdown, which waits for every client to disconnect: the
@@ -88,6 +86,45 @@ func PostgresCluster(in Inputs) *cnpgv1.Cluster {
 	}
 }
 
+// postgresBootstrap creates the tenant's database empty, or, with spec.restore, by recovering the
+// other tenant's backups (to its target time, else to the end of the archived WAL). Either way
+// the database is `booking`, owned by `booking` with this tenant's password: CloudNativePG sets
+// the owner's password from the Secret after a recovery too.
+func postgresBootstrap(in Inputs) *cnpgv1.BootstrapConfiguration {
+	owner := &cnpgv1.LocalObjectReference{Name: DatabaseSecretName}
+	restore := in.Tenant.Spec.Restore
+	if restore == nil {
+		return &cnpgv1.BootstrapConfiguration{InitDB: &cnpgv1.BootstrapInitDB{
+			Database: DatabaseName, Owner: DatabaseOwner, Secret: owner,
+		}}
+	}
+	recovery := &cnpgv1.BootstrapRecovery{
+		Source: RestoreSourceName, Database: DatabaseName, Owner: DatabaseOwner, Secret: owner,
+	}
+	if restore.TargetTime != nil {
+		recovery.RecoveryTarget = &cnpgv1.RecoveryTarget{TargetTime: restore.TargetTime.UTC().Format(time.RFC3339Nano)}
+	}
+	return &cnpgv1.BootstrapConfiguration{Recovery: recovery}
+}
+
+// restoreSourceCluster is the external cluster a restored tenant recovers from: the other
+// tenant's cluster as archived in RestoreSourceObjectStore (its Cluster had the same name).
+func restoreSourceCluster(in Inputs) []cnpgv1.ExternalCluster {
+	if in.Tenant.Spec.Restore == nil {
+		return nil
+	}
+	return []cnpgv1.ExternalCluster{{
+		Name: RestoreSourceName,
+		PluginConfiguration: &cnpgv1.PluginConfiguration{
+			Name: BarmanCloudPluginName,
+			Parameters: map[string]string{
+				"barmanObjectName": RestoreSourceName,
+				"serverName":       PostgresClusterName,
+			},
+		},
+	}}
+}
+
 func postgresInstances(in Inputs) int32 {
 	if in.Tenant.Spec.Postgres.Instances == 0 {
 		return 3
@@ -105,9 +142,37 @@ func postgresStorageSize(in Inputs) string {
 // ObjectStore is the Barman Cloud plugin's object store for the tenant: the class destination
 // with the tenant name appended, and the tenant's retention.
 func ObjectStore(in Inputs) *barmancloudv1.ObjectStore {
+	return &barmancloudv1.ObjectStore{
+		TypeMeta:   typeMeta(barmancloudv1.GroupVersion.String(), "ObjectStore"),
+		ObjectMeta: objectMeta(in, ObjectStoreName, nil),
+		Spec: barmancloudv1.ObjectStoreSpec{
+			Configuration:   objectStoreConfig(in, in.Tenant.Name),
+			RetentionPolicy: backupRetention(in),
+		},
+	}
+}
+
+// RestoreSourceObjectStore is where the backups of spec.restore.fromTenant are: that tenant's
+// path under the class destination, read with the class credentials. It has no retention
+// policy: it is only read from, and the backups it holds are the other tenant's. nil without
+// spec.restore.
+func RestoreSourceObjectStore(in Inputs) *barmancloudv1.ObjectStore {
+	restore := in.Tenant.Spec.Restore
+	if restore == nil {
+		return nil
+	}
+	return &barmancloudv1.ObjectStore{
+		TypeMeta:   typeMeta(barmancloudv1.GroupVersion.String(), "ObjectStore"),
+		ObjectMeta: objectMeta(in, RestoreSourceName, nil),
+		Spec:       barmancloudv1.ObjectStoreSpec{Configuration: objectStoreConfig(in, restore.FromTenant)},
+	}
+}
+
+// objectStoreConfig is the class's object store with the path of the tenant named tenantName.
+func objectStoreConfig(in Inputs, tenantName string) barmanapi.BarmanObjectStoreConfiguration {
 	backup := in.Class.Spec.Backup
 	config := barmanapi.BarmanObjectStoreConfiguration{
-		DestinationPath: strings.TrimSuffix(backup.DestinationPath, "/") + "/" + in.Tenant.Name,
+		DestinationPath: strings.TrimSuffix(backup.DestinationPath, "/") + "/" + tenantName,
 		EndpointURL:     backup.EndpointURL,
 		BarmanCredentials: barmanapi.BarmanCredentials{AWS: &barmanapi.S3Credentials{
 			AccessKeyIDReference: &machineryapi.SecretKeySelector{
@@ -128,14 +193,7 @@ func ObjectStore(in Inputs) *barmancloudv1.ObjectStore {
 			Key:                  "ca.crt",
 		}
 	}
-	return &barmancloudv1.ObjectStore{
-		TypeMeta:   typeMeta(barmancloudv1.GroupVersion.String(), "ObjectStore"),
-		ObjectMeta: objectMeta(in, ObjectStoreName, nil),
-		Spec: barmancloudv1.ObjectStoreSpec{
-			Configuration:   config,
-			RetentionPolicy: backupRetention(in),
-		},
-	}
+	return config
 }
 
 func backupRetention(in Inputs) string {

@@ -33,6 +33,8 @@ const (
 	tenantA = "e2e-a"
 	tenantB = "e2e-b"
 	tenantC = "e2e-c"
+	// R is restored from A's backups (case 5).
+	tenantR = "e2e-r"
 )
 
 func host(name string) string { return name + ".e2e.slotbook.test" }
@@ -384,8 +386,10 @@ func onDemandBackup(t *testing.T, ns, name string) *cnpgv1.Backup {
 	return b
 }
 
-// Case 5: point-in-time recovery into a new CNPG cluster: a booking made before the backup and
-// one made after it (up to the target time) are there; one made after the target time is not.
+// Case 5: point-in-time recovery into a new tenant (spec.restore): a booking made before the
+// backup and one made after it (up to the target time) are there; one made after the target
+// time is not. The restored tenant becomes Ready with its own host, its app serves the restored
+// data, its audit chain verifies, and it has the source's session key.
 func Test05Restore(t *testing.T) {
 	ns := namespaceOf(tenantA)
 	c := httpClient(t, tls.VersionTLS12, 0)
@@ -404,86 +408,48 @@ func Test05Restore(t *testing.T) {
 	})
 	t.Logf("bookings %d (before backup %s), %d (after; target %s), %d (after the target)", before, base.Name, after, target, tooLate)
 
-	// A fresh namespace with a copy of the tenant's object store definition and credentials.
-	const rns = "e2e-restore"
-	applyYAML(t, `apiVersion: v1
-kind: Namespace
-metadata:
-  name: e2e-restore
-  labels: {pod-security.kubernetes.io/enforce: restricted}
-`)
-	t.Cleanup(func() { _, _ = kubectl("delete", "namespace", rns, "--wait=false") })
-	copyToNamespace(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "backup-credentials"}}, ns, rns)
-	copyToNamespace(t, &barmancloudv1.ObjectStore{ObjectMeta: metav1.ObjectMeta{Name: "backup-store"}}, ns, rns)
-	var src cnpgv1.Cluster
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "postgres"}, &src); err != nil {
-		t.Fatal(err)
-	}
-	restored := &cnpgv1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Namespace: rns, Name: "restored"},
-		Spec: cnpgv1.ClusterSpec{
-			Instances: 1,
-			ImageName: src.Spec.ImageName,
-			StorageConfiguration: cnpgv1.StorageConfiguration{
-				Size: "1Gi", StorageClass: src.Spec.StorageConfiguration.StorageClass,
-			},
-			Resources: src.Spec.Resources,
-			Bootstrap: &cnpgv1.BootstrapConfiguration{Recovery: &cnpgv1.BootstrapRecovery{
-				Source:   "origin",
-				Database: "booking",
-				Owner:    "booking",
-				RecoveryTarget: &cnpgv1.RecoveryTarget{
-					TargetTime: target,
-				},
-			}},
-			ExternalClusters: []cnpgv1.ExternalCluster{{
-				Name: "origin",
-				PluginConfiguration: &cnpgv1.PluginConfiguration{
-					Name: "barman-cloud.cloudnative-pg.io",
-					Parameters: map[string]string{
-						"barmanObjectName": "backup-store",
-						"serverName":       "postgres",
-					},
-				},
-			}},
-		},
-	}
-	if err := k8s.Create(ctx, restored); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	eventually(t, 8*time.Minute, "restored cluster ready", func() (bool, string) {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(restored), restored); err != nil {
-			return false, err.Error()
-		}
-		return restored.Status.ReadyInstances == 1 && restored.Status.CurrentPrimary != "", restored.Status.Phase + ": " + restored.Status.PhaseReason
+	// The restored tenant: tenant A's backups to the target time, under its own name and host.
+	applyYAML(t, tenantManifest(tenantR, 1, fmt.Sprintf(`  deletionPolicy: Delete
+  restore:
+    fromTenant: %s
+    targetTime: "%s"
+`, tenantA, target)))
+	nsR := namespaceOf(tenantR)
+	t.Cleanup(func() {
+		// Free its share of the 2 cores before the failover case needs room for a new pod.
+		_, _ = kubectl("delete", "tenant", tenantR, "--wait=false")
+		eventually(t, 4*time.Minute, "restored tenant's namespace gone", func() (bool, string) {
+			_, err := kubectl("get", "namespace", nsR)
+			return err != nil, "still there"
+		})
 	})
-	t.Logf("restored cluster ready %s after it was created", time.Since(start).Round(time.Second))
-	got, err := psqlIn(rns, restored.Status.CurrentPrimary,
-		"select string_agg(customer_email, ',' order by id) from bookings where customer_email like 'restore-%@e2e.test'")
-	if err != nil {
-		t.Fatal(err)
-	}
+	took := waitReady(t, tenantR, 10*time.Minute)
+	t.Logf("restored tenant %s Ready %s after it was created", tenantR, took.Round(time.Second))
+
+	got := psql(t, nsR, "select string_agg(customer_email, ',' order by id) from bookings where customer_email like 'restore-%@e2e.test'")
 	if got != "restore-before@e2e.test,restore-after@e2e.test" {
 		t.Errorf("restored bookings: %q, want the one before the backup and the one before the target time only", got)
 	}
-}
-
-// copyToNamespace reads obj (by its name) from namespace from and creates a copy of it in to:
-// same name, spec and data, none of the original's identity, owners or status.
-func copyToNamespace(t *testing.T, obj client.Object, from, to string) {
-	t.Helper()
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: from, Name: obj.GetName()}, obj); err != nil {
-		t.Fatal(err)
+	// Its app runs on the restored database, through its own host and certificate.
+	var services struct {
+		Services []map[string]any `json:"services"`
 	}
-	obj.SetNamespace(to)
-	obj.SetResourceVersion("")
-	obj.SetUID("")
-	obj.SetOwnerReferences(nil)
-	obj.SetManagedFields(nil)
-	obj.SetCreationTimestamp(metav1.Time{})
-	if err := k8s.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
+	getJSON(t, c, "https://"+host(tenantR)+"/api/v1/services", &services)
+	if len(services.Services) == 0 {
+		t.Errorf("the restored tenant's app lists no services")
+	}
+	// The audit chain came through intact, and the session key is the source's.
+	if out, err := kubectl("-n", nsR, "exec", "deploy/booking", "-c", "booking", "--",
+		"/usr/local/bin/slotbook", "audit", "verify"); err != nil {
+		t.Errorf("audit verify in the restored tenant: %v\n%s", err, out)
+	} else {
+		t.Logf("restored audit chain: %s", strings.TrimSpace(out))
+	}
+	keyOf := func(ns string) string {
+		return mustKubectl(t, "-n", ns, "get", "secret", "booking-session", "-o", "jsonpath={.data.key}")
+	}
+	if keyOf(nsR) != keyOf(ns) || keyOf(nsR) == "" {
+		t.Errorf("the restored tenant's session key is not the source's")
 	}
 }
 
