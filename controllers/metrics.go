@@ -17,7 +17,7 @@ import (
 // The operator's own metrics, served with controller-runtime's on the manager's metrics endpoint.
 // Every per-tenant series carries the label tenant (the Tenant's name; its namespace is
 // tenant-<name>) and disappears when the Tenant is deleted. A fleet of N tenants has at most
-// N × (8 condition series + 1 + 1 + 1 + 1) of them. The alerts in config/prometheus/rules.yaml and
+// N × (8 condition series + 1 + 1 + 1 + 1 + 1) of them. The alerts in config/prometheus/rules.yaml and
 // the Grafana dashboard use these names; docs/runbooks.md explains them.
 //
 // Restore tests do not exist yet. Once they do, their result will be
@@ -30,6 +30,7 @@ const (
 	MetricLastBackup              = "slotbook_tenant_last_backup_timestamp_seconds"
 	MetricBackupScheduleInterval  = "slotbook_tenant_backup_schedule_interval_seconds"
 	MetricCertificateExpiry       = "slotbook_tenant_certificate_expiry_timestamp_seconds"
+	MetricTenantInfo              = "slotbook_tenant_info"
 	metricsTenantLabel            = "tenant"
 	reconcileErrorReasonOther     = "Other"
 	reconcileErrorReasonStatus    = "StatusPatch"
@@ -57,6 +58,10 @@ var (
 		Name: MetricBackupScheduleInterval,
 		Help: "Longest gap (seconds) between two runs of the tenant's backup schedule; absent while the tenant is suspended (backups paused).",
 	}, []string{metricsTenantLabel})
+	tenantInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricTenantInfo,
+		Help: "1 per tenant, labelled with the images it runs (status.versions): app_image and postgres_image, empty until observed. count by (app_image) (slotbook_tenant_info) shows a fleet upgrade's progress.",
+	}, []string{metricsTenantLabel, "app_image", "postgres_image"})
 	certificateExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: MetricCertificateExpiry,
 		Help: "When the tenant's current TLS certificate expires (Unix seconds, cert-manager's status.notAfter); absent before it is issued.",
@@ -71,7 +76,7 @@ var reconcileErrorReasons = []string{
 }
 
 func init() {
-	metrics.Registry.MustRegister(tenantConditionGauge, tenantCreated, reconcileErrors, lastBackup, backupScheduleInterval, certificateExpiry)
+	metrics.Registry.MustRegister(tenantConditionGauge, tenantCreated, reconcileErrors, lastBackup, backupScheduleInterval, certificateExpiry, tenantInfo)
 	for _, r := range reconcileErrorReasons {
 		reconcileErrors.WithLabelValues(r)
 	}
@@ -80,7 +85,7 @@ func init() {
 // MetricNames are the names of the operator's own metrics, for tests of the alerts and dashboards.
 func MetricNames() []string {
 	return []string{MetricTenantCondition, MetricTenantCreated, MetricReconcileErrors, MetricLastBackup,
-		MetricBackupScheduleInterval, MetricCertificateExpiry}
+		MetricBackupScheduleInterval, MetricCertificateExpiry, MetricTenantInfo}
 }
 
 // MetricLabels are the labels of each of the operator's metrics (besides those the scrape adds).
@@ -92,6 +97,7 @@ func MetricLabels() map[string][]string {
 		MetricLastBackup:             {metricsTenantLabel},
 		MetricBackupScheduleInterval: {metricsTenantLabel},
 		MetricCertificateExpiry:      {metricsTenantLabel, "certificate"},
+		MetricTenantInfo:             {metricsTenantLabel, "app_image", "postgres_image"},
 	}
 }
 
@@ -131,7 +137,8 @@ func countReconcileError(err error) {
 var tenantMetrics = struct {
 	sync.Mutex
 	conditions map[string]map[string]string // tenant → condition type → status
-}{conditions: map[string]map[string]string{}}
+	info       map[string][2]string         // tenant → its info series' app and postgres image
+}{conditions: map[string]map[string]string{}, info: map[string][2]string{}}
 
 // recordTenantMetrics sets the per-tenant series from the tenant's status and what the reconcile
 // observed. It never writes to the API server.
@@ -154,6 +161,15 @@ func recordTenantMetrics(t *slotbookv1alpha1.Tenant, obs observation) {
 		}
 	}
 	tenantMetrics.conditions[name] = current
+	var images [2]string
+	if v := t.Status.Versions; v != nil {
+		images = [2]string{v.App, v.Postgres}
+	}
+	tenantInfo.WithLabelValues(name, images[0], images[1]).Set(1)
+	if old, ok := tenantMetrics.info[name]; ok && old != images {
+		tenantInfo.DeleteLabelValues(name, old[0], old[1])
+	}
+	tenantMetrics.info[name] = images
 	tenantMetrics.Unlock()
 
 	if b := t.Status.LastSuccessfulBackup; b != nil {
@@ -180,8 +196,9 @@ func recordTenantMetrics(t *slotbookv1alpha1.Tenant, obs observation) {
 func forgetTenantMetrics(name string) {
 	tenantMetrics.Lock()
 	delete(tenantMetrics.conditions, name)
+	delete(tenantMetrics.info, name)
 	tenantMetrics.Unlock()
-	for _, v := range []*prometheus.GaugeVec{tenantConditionGauge, tenantCreated, lastBackup, backupScheduleInterval, certificateExpiry} {
+	for _, v := range []*prometheus.GaugeVec{tenantConditionGauge, tenantCreated, lastBackup, backupScheduleInterval, certificateExpiry, tenantInfo} {
 		v.DeletePartialMatch(prometheus.Labels{metricsTenantLabel: name})
 	}
 }

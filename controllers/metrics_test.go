@@ -138,6 +138,8 @@ func TestTenantMetrics(t *testing.T) {
 	// Nothing is known yet about backups or the certificate: no series rather than a made-up value.
 	waitForSeries(t, MetricLastBackup, byTenant, map[string]float64{})
 	waitForSeries(t, MetricCertificateExpiry, byTenant, map[string]float64{})
+	// One info series from the start; its images are filled in as they are observed (TestSetVersions).
+	waitForSeries(t, MetricTenantInfo, byTenant, map[string]float64{"app_image=,postgres_image=,tenant=metrics-a": 1})
 
 	makeHealthy(t, tenant)
 	backupAt := time.Date(2026, 11, 26, 2, 0, 5, 0, time.UTC)

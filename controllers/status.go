@@ -44,6 +44,7 @@ func computeStatus(t *slotbookv1alpha1.Tenant, obs observation) {
 		setCertificateReadyCondition(t, obs.certificate)
 		setAppReadyCondition(t, obs.deployment)
 		setOwnerSetupStatus(t, obs)
+		setVersions(t, obs.deployment, obs.cluster)
 	}
 	setSummaryConditions(t, obs)
 }
@@ -182,6 +183,29 @@ func setAppReadyCondition(t *slotbookv1alpha1.Tenant, d *appsv1.Deployment) {
 	}
 	setCondition(t, typ, metav1.ConditionFalse, ReasonPending, fmt.Sprintf("%d/%d app replicas available",
 		d.Status.AvailableReplicas, resources.AppReplicas(t)))
+}
+
+// setVersions reports the images the tenant runs: the app's once the Deployment's rollout is
+// complete (every replica runs its template), PostgreSQL's once CloudNativePG reports the cluster
+// healthy with every instance ready. Until then the previous values stay, so status.versions
+// names what actually runs while a new version rolls out across the fleet.
+func setVersions(t *slotbookv1alpha1.Tenant, d *appsv1.Deployment, c *cnpgv1.Cluster) {
+	v := slotbookv1alpha1.TenantVersions{}
+	if t.Status.Versions != nil {
+		v = *t.Status.Versions
+	}
+	if d != nil && d.Spec.Replicas != nil && *d.Spec.Replicas > 0 && len(d.Spec.Template.Spec.Containers) > 0 &&
+		d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == *d.Spec.Replicas &&
+		d.Status.Replicas == *d.Spec.Replicas {
+		v.App = d.Spec.Template.Spec.Containers[0].Image
+	}
+	if c != nil && c.Status.Image != "" && c.Status.Phase == cnpgv1.PhaseHealthy &&
+		c.Status.ReadyInstances == c.Spec.Instances {
+		v.Postgres = c.Status.Image
+	}
+	if v != (slotbookv1alpha1.TenantVersions{}) {
+		t.Status.Versions = &v
+	}
 }
 
 // setSummaryConditions sets Ready, Reconciling and Stalled the way kstatus reads them:

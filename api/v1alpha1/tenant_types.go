@@ -340,6 +340,22 @@ type TenantStatus struct {
 	// LastSuccessfulBackup is when the last backup completed, as reported by CloudNativePG.
 	// +optional
 	LastSuccessfulBackup *metav1.Time `json:"lastSuccessfulBackup,omitempty"`
+
+	// Versions is what the tenant runs, as observed, for fleet upgrades: each image is reported
+	// once all of the tenant's pods of that part run it, so during a rollout it still names the
+	// old one.
+	// +optional
+	Versions *TenantVersions `json:"versions,omitempty"`
+}
+
+// TenantVersions are the images a tenant runs.
+type TenantVersions struct {
+	// App is the booking app's image.
+	// +optional
+	App string `json:"app,omitempty"`
+	// Postgres is the PostgreSQL image of the tenant's database cluster.
+	// +optional
+	Postgres string `json:"postgres,omitempty"`
 }
 
 // Tenant is one customer's isolated booking instance: a namespace with its own database,
@@ -355,6 +371,8 @@ type TenantStatus struct {
 // +kubebuilder:printcolumn:name="Backups",type=string,JSONPath=`.status.conditions[?(@.type=="BackupsHealthy")].status`
 // +kubebuilder:printcolumn:name="Last Backup",type=date,JSONPath=`.status.lastSuccessfulBackup`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.status.versions.app`,priority=1
+// +kubebuilder:printcolumn:name="Postgres",type=string,JSONPath=`.status.versions.postgres`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Tenant struct {
 	metav1.TypeMeta   `json:",inline"`
