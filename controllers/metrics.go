@@ -17,12 +17,12 @@ import (
 // The operator's own metrics, served with controller-runtime's on the manager's metrics endpoint.
 // Every per-tenant series carries the label tenant (the Tenant's name; its namespace is
 // tenant-<name>) and disappears when the Tenant is deleted. A fleet of N tenants has at most
-// N × (8 condition series + 1 + 1 + 1 + 1 + 1) of them. The alerts in config/prometheus/rules.yaml and
+// N × (8 condition series + 1 + 1 + 1 + 1 + 1 + 1) of them. The alerts in config/prometheus/rules.yaml and
 // the Grafana dashboard use these names; docs/runbooks.md explains them.
 //
-// Restore tests do not exist yet. Once they do, their result will be
-// slotbook_tenant_last_restore_test_timestamp_seconds{tenant,result}; until then nothing is
-// emitted for them (no placeholder values).
+// Restore tests (restoretest.go) report slotbook_tenant_last_restore_test_timestamp_seconds
+// {tenant,result}: when the latest finished test ended, labelled Succeeded or Failed; absent
+// before the first one ends.
 const (
 	MetricTenantCondition         = "slotbook_tenant_condition"
 	MetricTenantCreated           = "slotbook_tenant_created_timestamp_seconds"
@@ -31,6 +31,7 @@ const (
 	MetricBackupScheduleInterval  = "slotbook_tenant_backup_schedule_interval_seconds"
 	MetricCertificateExpiry       = "slotbook_tenant_certificate_expiry_timestamp_seconds"
 	MetricTenantInfo              = "slotbook_tenant_info"
+	MetricLastRestoreTest         = "slotbook_tenant_last_restore_test_timestamp_seconds"
 	metricsTenantLabel            = "tenant"
 	reconcileErrorReasonOther     = "Other"
 	reconcileErrorReasonStatus    = "StatusPatch"
@@ -48,7 +49,7 @@ var (
 	}, []string{metricsTenantLabel})
 	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricReconcileErrors,
-		Help: "Tenant reconciles that failed, by the step that failed (ClassLookup, Inputs, Build, Apply, Prune, Observe, OwnerSetup, StatusPatch, Finalizer, Delete, Other).",
+		Help: "Tenant reconciles that failed, by the step that failed (ClassLookup, Inputs, Build, Apply, Prune, Observe, OwnerSetup, RestoreTest, StatusPatch, Finalizer, Delete, Other).",
 	}, []string{"reason"})
 	lastBackup = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: MetricLastBackup,
@@ -58,6 +59,10 @@ var (
 		Name: MetricBackupScheduleInterval,
 		Help: "Longest gap (seconds) between two runs of the tenant's backup schedule; absent while the tenant is suspended (backups paused).",
 	}, []string{metricsTenantLabel})
+	lastRestoreTest = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricLastRestoreTest,
+		Help: "When the tenant's latest finished restore test ended (Unix seconds), labelled with its result (Succeeded or Failed); absent before the first one ends.",
+	}, []string{metricsTenantLabel, "result"})
 	tenantInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: MetricTenantInfo,
 		Help: "1 per tenant, labelled with the images it runs (status.versions): app_image and postgres_image, empty until observed. count by (app_image) (slotbook_tenant_info) shows a fleet upgrade's progress.",
@@ -71,12 +76,12 @@ var (
 // reconcileErrorReasons are all values of slotbook_reconcile_errors_total's reason label. They are
 // initialised to 0, so rate() and increase() see the first error.
 var reconcileErrorReasons = []string{
-	"ClassLookup", "Inputs", "Build", "Apply", "Prune", "Observe", "OwnerSetup",
+	"ClassLookup", "Inputs", "Build", "Apply", "Prune", "Observe", "OwnerSetup", "RestoreTest",
 	reconcileErrorReasonStatus, reconcileErrorReasonFinalizer, "Delete", reconcileErrorReasonOther,
 }
 
 func init() {
-	metrics.Registry.MustRegister(tenantConditionGauge, tenantCreated, reconcileErrors, lastBackup, backupScheduleInterval, certificateExpiry, tenantInfo)
+	metrics.Registry.MustRegister(tenantConditionGauge, tenantCreated, reconcileErrors, lastBackup, backupScheduleInterval, certificateExpiry, tenantInfo, lastRestoreTest)
 	for _, r := range reconcileErrorReasons {
 		reconcileErrors.WithLabelValues(r)
 	}
@@ -85,7 +90,7 @@ func init() {
 // MetricNames are the names of the operator's own metrics, for tests of the alerts and dashboards.
 func MetricNames() []string {
 	return []string{MetricTenantCondition, MetricTenantCreated, MetricReconcileErrors, MetricLastBackup,
-		MetricBackupScheduleInterval, MetricCertificateExpiry, MetricTenantInfo}
+		MetricBackupScheduleInterval, MetricCertificateExpiry, MetricTenantInfo, MetricLastRestoreTest}
 }
 
 // MetricLabels are the labels of each of the operator's metrics (besides those the scrape adds).
@@ -98,6 +103,7 @@ func MetricLabels() map[string][]string {
 		MetricBackupScheduleInterval: {metricsTenantLabel},
 		MetricCertificateExpiry:      {metricsTenantLabel, "certificate"},
 		MetricTenantInfo:             {metricsTenantLabel, "app_image", "postgres_image"},
+		MetricLastRestoreTest:        {metricsTenantLabel, "result"},
 	}
 }
 
@@ -184,6 +190,18 @@ func recordTenantMetrics(t *slotbookv1alpha1.Tenant, obs observation) {
 		backupScheduleInterval.DeleteLabelValues(name)
 	}
 
+	// The latest finished restore test: one series, its label the result.
+	if rt := t.Status.RestoreTest; rt != nil && rt.FinishedAt != nil {
+		other := slotbookv1alpha1.RestoreTestSucceeded
+		if rt.Phase == slotbookv1alpha1.RestoreTestSucceeded {
+			other = slotbookv1alpha1.RestoreTestFailed
+		}
+		lastRestoreTest.WithLabelValues(name, rt.Phase).Set(float64(rt.FinishedAt.Unix()))
+		lastRestoreTest.DeleteLabelValues(name, other)
+	} else if rt == nil {
+		lastRestoreTest.DeletePartialMatch(prometheus.Labels{metricsTenantLabel: name})
+	}
+
 	// A stalled tenant (obs.problem) was not observed: its last known expiry stays.
 	if c := obs.certificate; c != nil && c.Status.NotAfter != nil {
 		certificateExpiry.WithLabelValues(name, c.Name).Set(float64(c.Status.NotAfter.Unix()))
@@ -198,7 +216,7 @@ func forgetTenantMetrics(name string) {
 	delete(tenantMetrics.conditions, name)
 	delete(tenantMetrics.info, name)
 	tenantMetrics.Unlock()
-	for _, v := range []*prometheus.GaugeVec{tenantConditionGauge, tenantCreated, lastBackup, backupScheduleInterval, certificateExpiry, tenantInfo} {
+	for _, v := range []*prometheus.GaugeVec{tenantConditionGauge, tenantCreated, lastBackup, backupScheduleInterval, certificateExpiry, tenantInfo, lastRestoreTest} {
 		v.DeletePartialMatch(prometheus.Labels{metricsTenantLabel: name})
 	}
 }

@@ -75,7 +75,10 @@ type TenantReconciler struct {
 // The owner setup Job is created (server-side apply: create and patch), watched, pruned (delete)
 // and released on deletion policy Retain (patch); never updated.
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=clusters;scheduledbackups,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=scheduledbackups,verbs=get;list;watch;create;patch
+// Clusters: the tenant's database, and a restore test's throw-away cluster, which is deleted by
+// name when the test ends (restoretest.go).
+// +kubebuilder:rbac:groups=postgresql.cnpg.io,resources=clusters,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=barmancloud.cnpg.io,resources=objectstores,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;patch
 // The app's PodMonitor (when the class enables monitoring) is applied, watched and pruned.
@@ -141,6 +144,9 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 			"Provisioning with TenantClass %s in namespace %s", class.Name, tenant.NamespaceName())
 	}
 
+	// Before Build: a restore test that is due starts now, and its cluster is then desired.
+	nextRestoreTest := startRestoreTest(tenant, time.Now())
+
 	in, problem, err := r.gatherInputs(ctx, tenant, class)
 	if err != nil || problem != nil {
 		obs.problem = problem
@@ -164,7 +170,17 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, tenant *slotbook
 	if err := r.ensureOwnerSetupJob(ctx, tenant, desired, &obs); err != nil {
 		return obs, ctrl.Result{}, inStep("OwnerSetup", err)
 	}
-	return obs, ctrl.Result{RequeueAfter: resyncPeriod}, nil
+	restoreTestPoll, err := r.reconcileRestoreTest(ctx, tenant, time.Now())
+	if err != nil {
+		return obs, ctrl.Result{}, inStep("RestoreTest", err)
+	}
+	requeue := resyncPeriod
+	for _, d := range []time.Duration{nextRestoreTest, restoreTestPoll} {
+		if d > 0 && d < requeue {
+			requeue = d
+		}
+	}
+	return obs, ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // applyAll applies every desired object and records one Event summing up what it created or

@@ -211,6 +211,26 @@ type TenantBackupSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]*[dwm]$')",message="postgres.backup.retention must be a number followed by d, w or m, e.g. 30d"
 	// +optional
 	Retention string `json:"retention,omitempty"`
+
+	// RestoreTest schedules automatic restore tests: the operator restores the latest backup
+	// into a throw-away PostgreSQL cluster in the tenant namespace, records whether it came up
+	// (status.restoreTest), and removes it. Default: weekly, Sundays at 04:00.
+	// +optional
+	RestoreTest *RestoreTestSpec `json:"restoreTest,omitempty"`
+}
+
+// RestoreTestSpec schedules a tenant's restore tests.
+type RestoreTestSpec struct {
+	// Schedule is a 6-field cron expression with seconds, like backup.schedule.
+	// +kubebuilder:default="0 0 4 * * 0"
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:XValidation:rule="self.matches('^\\\\S+( \\\\S+){5}$')",message="postgres.backup.restoreTest.schedule must have 6 space-separated fields with seconds first, e.g. '0 0 4 * * 0'"
+	// +optional
+	Schedule string `json:"schedule,omitempty"`
+
+	// Suspend turns the restore tests off.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
 }
 
 // SecuritySpec configures the app's security measures (GDPR Art. 32 TOM 3.4).
@@ -341,11 +361,39 @@ type TenantStatus struct {
 	// +optional
 	LastSuccessfulBackup *metav1.Time `json:"lastSuccessfulBackup,omitempty"`
 
+	// RestoreTest is the state of the latest automatic restore test (spec.postgres.backup.restoreTest).
+	// +optional
+	RestoreTest *RestoreTestStatus `json:"restoreTest,omitempty"`
+
 	// Versions is what the tenant runs, as observed, for fleet upgrades: each image is reported
 	// once all of the tenant's pods of that part run it, so during a rollout it still names the
 	// old one.
 	// +optional
 	Versions *TenantVersions `json:"versions,omitempty"`
+}
+
+// Phases of a restore test.
+const (
+	RestoreTestRunning   = "Running"
+	RestoreTestSucceeded = "Succeeded"
+	RestoreTestFailed    = "Failed"
+)
+
+// RestoreTestStatus is the state of a tenant's latest restore test.
+type RestoreTestStatus struct {
+	// Phase is Running, Succeeded or Failed.
+	Phase string `json:"phase"`
+	// StartedAt is when the latest test started.
+	StartedAt metav1.Time `json:"startedAt"`
+	// FinishedAt is when it ended (unset while Running).
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// LastSucceededAt is when a test last succeeded; it stays when a later one fails.
+	// +optional
+	LastSucceededAt *metav1.Time `json:"lastSucceededAt,omitempty"`
+	// Message says what happened, for people.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // TenantVersions are the images a tenant runs.

@@ -26,6 +26,7 @@ func Build(in Inputs) ([]client.Object, error) {
 		RestoreSourceObjectStore(in),
 		PostgresCluster(in),
 		ScheduledBackup(in),
+		RestoreTestCluster(in),
 		Certificate(in),
 	}
 	for _, p := range NetworkPolicies(in) {

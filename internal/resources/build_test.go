@@ -249,6 +249,15 @@ func restoredInputs() Inputs {
 	return in
 }
 
+// restoreTestInputs: a restore test is running (its throw-away cluster is desired).
+func restoreTestInputs() Inputs {
+	in := minimalInputs()
+	in.Tenant.Status.RestoreTest = &slotbookv1alpha1.RestoreTestStatus{
+		Phase: slotbookv1alpha1.RestoreTestRunning, StartedAt: metav1.NewTime(time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)),
+	}
+	return in
+}
+
 func releasedInputs() Inputs {
 	in := minimalInputs()
 	in.Released = true
@@ -266,6 +275,7 @@ var goldenCases = []struct {
 	{"single-replica", singleReplicaInputs},
 	{"released", releasedInputs},
 	{"restored", restoredInputs},
+	{"restore-test", restoreTestInputs},
 }
 
 // renderYAML renders objects as one multi-document YAML stream, in the given order.

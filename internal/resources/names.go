@@ -10,7 +10,9 @@ const (
 	ObjectStoreName      = "backup-store"
 	// RestoreSourceName is the ObjectStore of the backups a restored tenant starts from
 	// (spec.restore), and the Cluster's external cluster that recovers from it.
-	RestoreSourceName           = "restore-source"
+	RestoreSourceName = "restore-source"
+	// RestoreTestClusterName is the throw-away PostgreSQL cluster of a running restore test.
+	RestoreTestClusterName      = "restore-test"
 	ScheduledBackupName         = "scheduled-backup"
 	BackupCredentialsSecretName = "backup-credentials"
 	BackupEndpointCASecretName  = "backup-endpoint-ca"

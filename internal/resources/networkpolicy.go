@@ -49,7 +49,11 @@ func NetworkPolicies(in Inputs) []*networkingv1.NetworkPolicy {
 			Key: appNameLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{AppName, ownerSetupName},
 		}},
 	}
-	postgresPods := metav1.LabelSelector{MatchLabels: map[string]string{cnpgClusterLabel: PostgresClusterName}}
+	// The tenant's database and, while a restore test runs, its throw-away cluster: both need the
+	// API server, the object store and CloudNativePG's status checks.
+	postgresPods := metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key: cnpgClusterLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{PostgresClusterName, RestoreTestClusterName},
+	}}}
 
 	policies := []*networkingv1.NetworkPolicy{
 		netpol(in, NetpolDefaultDeny, metav1.LabelSelector{}, ingressAndEgress, nil, nil),

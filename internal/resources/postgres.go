@@ -125,6 +125,52 @@ func restoreSourceCluster(in Inputs) []cnpgv1.ExternalCluster {
 	}}
 }
 
+// RestoreTestCluster is the throw-away cluster of a running restore test
+// (status.restoreTest.phase Running): one instance recovering the tenant's own latest backup
+// and WAL from its object store, without archiving anything (it must never write into the
+// tenant's backups) and without any client. The controller removes it when the test ends. nil
+// while no test runs.
+func RestoreTestCluster(in Inputs) *cnpgv1.Cluster {
+	t, class := in.Tenant, in.Class
+	if t.Status.RestoreTest == nil || t.Status.RestoreTest.Phase != slotbookv1alpha1.RestoreTestRunning {
+		return nil
+	}
+	storage := cnpgv1.StorageConfiguration{Size: postgresStorageSize(in)}
+	if class.Spec.Postgres.StorageClassName != "" {
+		storage.StorageClass = ptr.To(class.Spec.Postgres.StorageClassName)
+	}
+	return &cnpgv1.Cluster{
+		TypeMeta:   typeMeta(cnpgv1.SchemeGroupVersion.String(), "Cluster"),
+		ObjectMeta: objectMeta(in, RestoreTestClusterName, nil),
+		Spec: cnpgv1.ClusterSpec{
+			Instances: 1,
+			ImageName: class.Spec.Postgres.ImageName,
+			Bootstrap: &cnpgv1.BootstrapConfiguration{Recovery: &cnpgv1.BootstrapRecovery{
+				Source: ObjectStoreName, Database: DatabaseName, Owner: DatabaseOwner,
+				Secret: &cnpgv1.LocalObjectReference{Name: DatabaseSecretName},
+			}},
+			ExternalClusters: []cnpgv1.ExternalCluster{{
+				Name: ObjectStoreName,
+				PluginConfiguration: &cnpgv1.PluginConfiguration{
+					Name: BarmanCloudPluginName,
+					Parameters: map[string]string{
+						"barmanObjectName": ObjectStoreName,
+						"serverName":       PostgresClusterName,
+					},
+				},
+			}},
+			PostgresConfiguration: cnpgv1.PostgresConfiguration{PgHBA: pgHBARejectPlainText},
+			SmartShutdownTimeout:  ptr.To(smartShutdownTimeoutSeconds),
+			StorageConfiguration:  storage,
+			Affinity: cnpgv1.AffinityConfiguration{
+				NodeSelector: maps.Clone(class.Spec.Placement.NodeSelector),
+				Tolerations:  cloneTolerations(class.Spec.Placement.Tolerations),
+			},
+			Resources: postgresResources(in),
+		},
+	}
+}
+
 func postgresInstances(in Inputs) int32 {
 	if in.Tenant.Spec.Postgres.Instances == 0 {
 		return 3

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
@@ -741,7 +742,7 @@ func TestNetworkPolicies(t *testing.T) {
 			if !slices.Equal(ports, wantPorts) {
 				t.Errorf("%s ports = %v, want %v", store.Name, ports, wantPorts)
 			}
-			if store.Spec.PodSelector.MatchLabels[cnpgClusterLabel] != PostgresClusterName {
+			if !selectsPostgresPods(t, store.Spec.PodSelector) {
 				t.Errorf("%s must select the Postgres pods, selects %+v", store.Name, store.Spec.PodSelector)
 			}
 
@@ -830,7 +831,7 @@ func TestNetworkPolicyAPIServer(t *testing.T) {
 			if !slices.Equal(policy.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}) || len(policy.Spec.Egress) != 1 {
 				t.Fatalf("want one egress rule, got %+v", policy.Spec)
 			}
-			if policy.Spec.PodSelector.MatchLabels[cnpgClusterLabel] != PostgresClusterName {
+			if !selectsPostgresPods(t, policy.Spec.PodSelector) {
 				t.Errorf("must select the Postgres pods, selects %+v", policy.Spec.PodSelector)
 			}
 			var cidrs []string
@@ -1352,4 +1353,16 @@ func TestBuildDoesNotMutateInputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// selectsPostgresPods: sel selects the pods of the tenant's database and of a restore test's
+// cluster, and no other cluster's.
+func selectsPostgresPods(t *testing.T, sel metav1.LabelSelector) bool {
+	t.Helper()
+	s, err := metav1.LabelSelectorAsSelector(&sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(cluster string) labels.Set { return labels.Set{cnpgClusterLabel: cluster} }
+	return s.Matches(pod(PostgresClusterName)) && s.Matches(pod(RestoreTestClusterName)) && !s.Matches(pod("other")) && !s.Matches(labels.Set{})
 }

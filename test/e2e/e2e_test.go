@@ -25,6 +25,8 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	slotbookv1alpha1 "github.com/slotbook/slotbook/api/v1alpha1"
 )
 
 // The suite's tenants: A with the class defaults and one instance (Retain), B with two instances
@@ -348,6 +350,30 @@ func Test04Backups(t *testing.T) {
 			return false, fmt.Sprintf("lastSuccessfulBackup %v, backup stopped %v", tn.Status.LastSuccessfulBackup, completed.Status.StoppedAt)
 		}
 		return true, ""
+	})
+
+	// An automatic restore test, its schedule made to fire within the minute: a throw-away
+	// cluster recovers the latest backup, the test succeeds, and the cluster goes.
+	mustKubectl(t, "patch", "tenant", tenantA, "--type", "merge", "-p",
+		`{"spec":{"postgres":{"backup":{"restoreTest":{"schedule":"0 * * * * *"}}}}}`)
+	var rt *slotbookv1alpha1.RestoreTestStatus
+	eventually(t, 6*time.Minute, "a successful restore test of tenant A", func() (bool, string) {
+		rt = tenant(t, tenantA).Status.RestoreTest
+		if rt == nil {
+			return false, "no status.restoreTest yet"
+		}
+		if rt.Phase == slotbookv1alpha1.RestoreTestFailed {
+			t.Fatalf("restore test failed: %s", rt.Message)
+		}
+		return rt.Phase == slotbookv1alpha1.RestoreTestSucceeded, rt.Phase + ": " + rt.Message
+	})
+	t.Logf("restore test: %s (started %s, finished %s)", rt.Message, rt.StartedAt.UTC().Format(time.RFC3339), rt.FinishedAt.UTC().Format(time.RFC3339))
+	mustKubectl(t, "patch", "tenant", tenantA, "--type", "merge", "-p",
+		`{"spec":{"postgres":{"backup":{"restoreTest":{"suspend":true}}}}}`)
+	eventually(t, 5*time.Minute, "no restore test running and its cluster gone", func() (bool, string) {
+		rt := tenant(t, tenantA).Status.RestoreTest
+		_, err := kubectl("-n", ns, "get", "cluster", "restore-test")
+		return rt.Phase != slotbookv1alpha1.RestoreTestRunning && err != nil, rt.Phase
 	})
 }
 

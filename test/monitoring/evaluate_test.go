@@ -78,6 +78,12 @@ load 1m
 	slotbook_http_request_duration_seconds_count{namespace="tenant-c", route="GET /", method="GET", code="500"} 0+1x15
 	slotbook_http_request_duration_seconds_count{namespace="tenant-c", route="GET /", method="GET", code="200"} 0+1x15`, "15m", `
 	{namespace="tenant-a", tenant="a"} 0.1`},
+		// a's latest test failed, b's succeeded (after an earlier failure: one series per tenant).
+		{"TenantRestoreTestFailed", `
+load 1m
+	slotbook_tenant_last_restore_test_timestamp_seconds{tenant="a", result="Failed"} 1795800000x10
+	slotbook_tenant_last_restore_test_timestamp_seconds{tenant="b", result="Succeeded"} 1795800000x10`, "10m", `
+	{tenant="a"} 1795800000`},
 		{"SlotbookOperatorDown", `
 load 1m
 	other_metric 1x30`, "30m", `

@@ -41,7 +41,7 @@ var (
 
 // wantAlerts are the alerts issue 6 asks for, and one for the operator itself; each has a runbook
 // section of the same name.
-var wantAlerts = []string{"BookingAppHighErrorRate", "SlotbookOperatorDown", "TenantBackupMissing", "TenantCertificateExpiring", "TenantNotReady"}
+var wantAlerts = []string{"BookingAppHighErrorRate", "SlotbookOperatorDown", "TenantBackupMissing", "TenantCertificateExpiring", "TenantNotReady", "TenantRestoreTestFailed"}
 
 // scrapeLabels are the labels Prometheus (prometheus-operator) adds to every scraped series.
 var scrapeLabels = []string{"namespace", "pod", "container", "instance", "job", "endpoint", "service"}
