@@ -30,7 +30,10 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, tenant *slotbook
 	case slotbookv1alpha1.DeletionPolicyDelete:
 		err = r.deleteNamespace(ctx, tenant)
 	default:
-		err = r.releaseChildren(ctx, tenant)
+		// A restore test's throw-away cluster is no data to keep.
+		if err = r.deleteRestoreTestCluster(ctx, tenant); err == nil {
+			err = r.releaseChildren(ctx, tenant)
+		}
 	}
 	if err != nil {
 		return ctrl.Result{}, err

@@ -135,10 +135,32 @@ func (r *TenantReconciler) reconcileRestoreTest(ctx context.Context, t *slotbook
 	if rt := t.Status.RestoreTest; rt != nil && rt.Phase == slotbookv1alpha1.RestoreTestRunning {
 		return restoreTestPoll, nil
 	}
-	if c != nil && metav1.IsControlledBy(c, t) && c.DeletionTimestamp.IsZero() {
-		if err := r.Client.Delete(ctx, c); err != nil && !apierrors.IsNotFound(err) {
-			return 0, err
-		}
+	if c != nil {
+		return 0, r.deleteCluster(ctx, t, c)
 	}
 	return 0, nil
+}
+
+// deleteRestoreTestCluster deletes the tenant's restore test cluster, if there is one.
+func (r *TenantReconciler) deleteRestoreTestCluster(ctx context.Context, t *slotbookv1alpha1.Tenant) error {
+	c := &cnpgv1.Cluster{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: t.NamespaceName(), Name: resources.RestoreTestClusterName}, c)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return r.deleteCluster(ctx, t, c)
+}
+
+// deleteCluster deletes c if the tenant controls it and it is not already going.
+func (r *TenantReconciler) deleteCluster(ctx context.Context, t *slotbookv1alpha1.Tenant, c *cnpgv1.Cluster) error {
+	if !metav1.IsControlledBy(c, t) || !c.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	if err := r.Client.Delete(ctx, c); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
 }
