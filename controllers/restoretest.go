@@ -48,7 +48,7 @@ func restoreTestSchedule(t *slotbookv1alpha1.Tenant) (string, bool) {
 	return rt.Schedule, true
 }
 
-// startRestoreTest starts a test when one is due: the schedule fired since the last test started
+// startRestoreTest starts a test when one is due: the schedule fired since the last test ended
 // (or since the tenant was created), the tenant has a successful backup to restore and is not
 // suspended, and no test is running. It returns how long until the next one is due (0: none
 // scheduled, or one is running).
@@ -62,9 +62,14 @@ func startRestoreTest(t *slotbookv1alpha1.Tenant, now time.Time) time.Duration {
 	if err != nil {
 		return 0 // the CRD admits only 6 fields; a bad expression simply never fires
 	}
+	// The first firing after the last test ended (or, before the first, after the tenant was
+	// created): a firing while a test ran does not start another right after it.
 	since := t.CreationTimestamp.Time
 	if rt != nil {
 		since = rt.StartedAt.Time
+		if rt.FinishedAt != nil {
+			since = rt.FinishedAt.Time
+		}
 	}
 	due := sched.Next(since)
 	if due.IsZero() {

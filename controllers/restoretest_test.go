@@ -48,6 +48,11 @@ func TestRestoreTestSchedule(t *testing.T) {
 		{"the last one started after the latest firing", tenant(func(tn *slotbookv1alpha1.Tenant) {
 			tn.Status.RestoreTest = &slotbookv1alpha1.RestoreTestStatus{Phase: slotbookv1alpha1.RestoreTestSucceeded, StartedAt: metav1.NewTime(sunday4.Add(time.Second))}
 		}), sunday4.Add(time.Hour), false, 7*24*time.Hour - time.Hour},
+		{"a firing while the last one ran does not start another", tenant(func(tn *slotbookv1alpha1.Tenant) {
+			tn.Spec.Postgres.Backup.RestoreTest = &slotbookv1alpha1.RestoreTestSpec{Schedule: "0 * * * * *"}
+			tn.Status.RestoreTest = &slotbookv1alpha1.RestoreTestStatus{Phase: slotbookv1alpha1.RestoreTestSucceeded,
+				StartedAt: metav1.NewTime(sunday4.Add(-90 * time.Second)), FinishedAt: &metav1.Time{Time: sunday4.Add(10 * time.Second)}}
+		}), sunday4.Add(20 * time.Second), false, 40 * time.Second},
 		{"one is running", tenant(func(tn *slotbookv1alpha1.Tenant) {
 			tn.Status.RestoreTest = &slotbookv1alpha1.RestoreTestStatus{Phase: slotbookv1alpha1.RestoreTestRunning, StartedAt: metav1.NewTime(sunday4)}
 		}), sunday4.Add(8 * 24 * time.Hour), false, 0},
