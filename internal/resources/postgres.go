@@ -23,9 +23,6 @@ var pgHBARejectPlainText = []string{
 	"hostnossl all all ::/0 reject",
 }
 
-// PostgresCluster is the tenant's CloudNativePG cluster. The Barman Cloud plugin archives WAL to
-// the tenant's object store path; suspending the tenant hibernates the cluster.
-
 // postgresResources are the Tenant's, or explicit defaults: the namespace's LimitRange defaults
 // are sized for small containers.
 func postgresResources(in Inputs) corev1.ResourceRequirements {
@@ -45,84 +42,38 @@ func postgresResources(in Inputs) corev1.ResourceRequirements {
 // clients to disconnect before it shuts down fast (see the Cluster's SmartShutdownTimeout).
 const smartShutdownTimeoutSeconds int32 = 10
 
+// PostgresCluster is the tenant's CloudNativePG cluster. The Barman Cloud plugin archives WAL to
+// the tenant's object store path; suspending the tenant hibernates the cluster.
 func PostgresCluster(in Inputs) *cnpgv1.Cluster {
-	t, class := in.Tenant, in.Class
 	meta := objectMeta(in, PostgresClusterName, nil)
 	meta.Annotations = map[string]string{HibernationAnnotation: "off"}
-	if t.Spec.Suspend {
+	if in.Tenant.Spec.Suspend {
 		meta.Annotations[HibernationAnnotation] = "on"
 	}
-	storage := cnpgv1.StorageConfiguration{Size: postgresStorageSize(in)}
-	if class.Spec.Postgres.StorageClassName != "" {
-		storage.StorageClass = ptr.To(class.Spec.Postgres.StorageClassName)
+	spec := postgresClusterSpec(in)
+	spec.Instances = int(postgresInstances(in))
+	spec.Bootstrap = &cnpgv1.BootstrapConfiguration{InitDB: &cnpgv1.BootstrapInitDB{
+		Database: DatabaseName, Owner: DatabaseOwner, Secret: &cnpgv1.LocalObjectReference{Name: DatabaseSecretName},
+	}}
+	// With spec.restore the database is not created empty but recovered from the other tenant's
+	// backups, to its target time, else to the end of the archived WAL.
+	if restore := in.Tenant.Spec.Restore; restore != nil {
+		recovery, source := recoveryFrom(RestoreSourceName)
+		if restore.TargetTime != nil {
+			recovery.RecoveryTarget = &cnpgv1.RecoveryTarget{TargetTime: restore.TargetTime.UTC().Format(time.RFC3339Nano)}
+		}
+		spec.Bootstrap, spec.ExternalClusters = &cnpgv1.BootstrapConfiguration{Recovery: recovery}, source
 	}
+	spec.Plugins = []cnpgv1.PluginConfiguration{{
+		Name:          BarmanCloudPluginName,
+		IsWALArchiver: ptr.To(true),
+		Parameters:    map[string]string{"barmanObjectName": ObjectStoreName},
+	}}
 	return &cnpgv1.Cluster{
 		TypeMeta:   typeMeta(cnpgv1.SchemeGroupVersion.String(), "Cluster"),
 		ObjectMeta: meta,
-		Spec: cnpgv1.ClusterSpec{
-			Instances:             int(postgresInstances(in)),
-			ImageName:             class.Spec.Postgres.ImageName,
-			Bootstrap:             postgresBootstrap(in),
-			ExternalClusters:      restoreSourceCluster(in),
-			PostgresConfiguration: cnpgv1.PostgresConfiguration{PgHBA: pgHBARejectPlainText},
-			// When the primary's pod is deleted (a node drain, an eviction), CloudNativePG first
-			// asks PostgreSQL for a smart shutdown, which waits for every client to disconnect: the
-			// app's connection pool never does, so with the default (180 s) the failover to a
-			// replica waited three minutes (measured in the e2e suite). After this timeout the
-			// shutdown is fast: sessions end, the checkpoint and WAL are still written.
-			SmartShutdownTimeout: ptr.To(smartShutdownTimeoutSeconds),
-			StorageConfiguration: storage,
-			Affinity: cnpgv1.AffinityConfiguration{
-				NodeSelector: maps.Clone(class.Spec.Placement.NodeSelector),
-				Tolerations:  cloneTolerations(class.Spec.Placement.Tolerations),
-			},
-			Resources: postgresResources(in),
-			Plugins: []cnpgv1.PluginConfiguration{{
-				Name:          BarmanCloudPluginName,
-				IsWALArchiver: ptr.To(true),
-				Parameters:    map[string]string{"barmanObjectName": ObjectStoreName},
-			}},
-		},
+		Spec:       spec,
 	}
-}
-
-// postgresBootstrap creates the tenant's database empty, or, with spec.restore, by recovering the
-// other tenant's backups (to its target time, else to the end of the archived WAL). Either way
-// the database is `booking`, owned by `booking` with this tenant's password: CloudNativePG sets
-// the owner's password from the Secret after a recovery too.
-func postgresBootstrap(in Inputs) *cnpgv1.BootstrapConfiguration {
-	owner := &cnpgv1.LocalObjectReference{Name: DatabaseSecretName}
-	restore := in.Tenant.Spec.Restore
-	if restore == nil {
-		return &cnpgv1.BootstrapConfiguration{InitDB: &cnpgv1.BootstrapInitDB{
-			Database: DatabaseName, Owner: DatabaseOwner, Secret: owner,
-		}}
-	}
-	recovery := &cnpgv1.BootstrapRecovery{
-		Source: RestoreSourceName, Database: DatabaseName, Owner: DatabaseOwner, Secret: owner,
-	}
-	if restore.TargetTime != nil {
-		recovery.RecoveryTarget = &cnpgv1.RecoveryTarget{TargetTime: restore.TargetTime.UTC().Format(time.RFC3339Nano)}
-	}
-	return &cnpgv1.BootstrapConfiguration{Recovery: recovery}
-}
-
-// restoreSourceCluster is the external cluster a restored tenant recovers from: the other
-// tenant's cluster as archived in RestoreSourceObjectStore (its Cluster had the same name).
-func restoreSourceCluster(in Inputs) []cnpgv1.ExternalCluster {
-	if in.Tenant.Spec.Restore == nil {
-		return nil
-	}
-	return []cnpgv1.ExternalCluster{{
-		Name: RestoreSourceName,
-		PluginConfiguration: &cnpgv1.PluginConfiguration{
-			Name: BarmanCloudPluginName,
-			Parameters: map[string]string{
-				"barmanObjectName": RestoreSourceName,
-				"serverName":       PostgresClusterName,
-			},
-		},
-	}}
 }
 
 // RestoreTestCluster is the throw-away cluster of a running restore test
@@ -131,44 +82,64 @@ func restoreSourceCluster(in Inputs) []cnpgv1.ExternalCluster {
 // tenant's backups) and without any client. The controller removes it when the test ends. nil
 // while no test runs.
 func RestoreTestCluster(in Inputs) *cnpgv1.Cluster {
-	t, class := in.Tenant, in.Class
-	if t.Status.RestoreTest == nil || t.Status.RestoreTest.Phase != slotbookv1alpha1.RestoreTestRunning {
+	if rt := in.Tenant.Status.RestoreTest; rt == nil || rt.Phase != slotbookv1alpha1.RestoreTestRunning {
 		return nil
 	}
+	spec := postgresClusterSpec(in)
+	spec.Instances = 1
+	recovery, source := recoveryFrom(ObjectStoreName)
+	spec.Bootstrap, spec.ExternalClusters = &cnpgv1.BootstrapConfiguration{Recovery: recovery}, source
+	return &cnpgv1.Cluster{
+		TypeMeta:   typeMeta(cnpgv1.SchemeGroupVersion.String(), "Cluster"),
+		ObjectMeta: objectMeta(in, RestoreTestClusterName, nil),
+		Spec:       spec,
+	}
+}
+
+// postgresClusterSpec is what the tenant's database and a restore test's cluster share: the
+// image, TLS-only access, the shutdown timeout, storage, placement and resources.
+func postgresClusterSpec(in Inputs) cnpgv1.ClusterSpec {
+	class := in.Class
 	storage := cnpgv1.StorageConfiguration{Size: postgresStorageSize(in)}
 	if class.Spec.Postgres.StorageClassName != "" {
 		storage.StorageClass = ptr.To(class.Spec.Postgres.StorageClassName)
 	}
-	return &cnpgv1.Cluster{
-		TypeMeta:   typeMeta(cnpgv1.SchemeGroupVersion.String(), "Cluster"),
-		ObjectMeta: objectMeta(in, RestoreTestClusterName, nil),
-		Spec: cnpgv1.ClusterSpec{
-			Instances: 1,
-			ImageName: class.Spec.Postgres.ImageName,
-			Bootstrap: &cnpgv1.BootstrapConfiguration{Recovery: &cnpgv1.BootstrapRecovery{
-				Source: ObjectStoreName, Database: DatabaseName, Owner: DatabaseOwner,
-				Secret: &cnpgv1.LocalObjectReference{Name: DatabaseSecretName},
-			}},
-			ExternalClusters: []cnpgv1.ExternalCluster{{
-				Name: ObjectStoreName,
-				PluginConfiguration: &cnpgv1.PluginConfiguration{
-					Name: BarmanCloudPluginName,
-					Parameters: map[string]string{
-						"barmanObjectName": ObjectStoreName,
-						"serverName":       PostgresClusterName,
-					},
-				},
-			}},
-			PostgresConfiguration: cnpgv1.PostgresConfiguration{PgHBA: pgHBARejectPlainText},
-			SmartShutdownTimeout:  ptr.To(smartShutdownTimeoutSeconds),
-			StorageConfiguration:  storage,
-			Affinity: cnpgv1.AffinityConfiguration{
-				NodeSelector: maps.Clone(class.Spec.Placement.NodeSelector),
-				Tolerations:  cloneTolerations(class.Spec.Placement.Tolerations),
-			},
-			Resources: postgresResources(in),
+	return cnpgv1.ClusterSpec{
+		ImageName:             class.Spec.Postgres.ImageName,
+		PostgresConfiguration: cnpgv1.PostgresConfiguration{PgHBA: pgHBARejectPlainText},
+		// When the primary's pod is deleted (a node drain, an eviction), CloudNativePG first
+		// asks PostgreSQL for a smart shutdown, which waits for every client to disconnect: the
+		// app's connection pool never does, so with the default (180 s) the failover to a
+		// replica waited three minutes (measured in the e2e suite). After this timeout the
+		// shutdown is fast: sessions end, the checkpoint and WAL are still written.
+		SmartShutdownTimeout: ptr.To(smartShutdownTimeoutSeconds),
+		StorageConfiguration: storage,
+		Affinity: cnpgv1.AffinityConfiguration{
+			NodeSelector: maps.Clone(class.Spec.Placement.NodeSelector),
+			Tolerations:  cloneTolerations(class.Spec.Placement.Tolerations),
 		},
+		Resources: postgresResources(in),
 	}
+}
+
+// recoveryFrom bootstraps a cluster by recovering the database cluster `postgres` archived in
+// the ObjectStore objectStore, as `booking` owned by `booking` with this tenant's password
+// (CloudNativePG sets the owner's password from the Secret after a recovery too), and returns
+// the external cluster that names that archive.
+func recoveryFrom(objectStore string) (*cnpgv1.BootstrapRecovery, []cnpgv1.ExternalCluster) {
+	return &cnpgv1.BootstrapRecovery{
+			Source: objectStore, Database: DatabaseName, Owner: DatabaseOwner,
+			Secret: &cnpgv1.LocalObjectReference{Name: DatabaseSecretName},
+		}, []cnpgv1.ExternalCluster{{
+			Name: objectStore,
+			PluginConfiguration: &cnpgv1.PluginConfiguration{
+				Name: BarmanCloudPluginName,
+				Parameters: map[string]string{
+					"barmanObjectName": objectStore,
+					"serverName":       PostgresClusterName,
+				},
+			},
+		}}
 }
 
 func postgresInstances(in Inputs) int32 {
