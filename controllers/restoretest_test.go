@@ -138,10 +138,17 @@ func TestRestoreTestRuns(t *testing.T) {
 		test.Spec.ExternalClusters[0].PluginConfiguration.Parameters["serverName"] != resources.PostgresClusterName {
 		t.Fatalf("restore test cluster %+v", test.Spec)
 	}
-	running, _ := get(t, &slotbookv1alpha1.Tenant{}, "", tenant.Name)
-	if rt := running.Status.RestoreTest; rt == nil || rt.Phase != slotbookv1alpha1.RestoreTestRunning {
-		t.Fatalf("status.restoreTest %+v", rt)
-	}
+	// The status is patched at the end of the reconcile that created the cluster.
+	eventually(t, waitTimeout, "status.restoreTest Running", func() error {
+		tn, err := get(t, &slotbookv1alpha1.Tenant{}, "", tenant.Name)
+		if err != nil {
+			return err
+		}
+		if rt := tn.Status.RestoreTest; rt == nil || rt.Phase != slotbookv1alpha1.RestoreTestRunning {
+			return fmt.Errorf("status.restoreTest %+v", rt)
+		}
+		return nil
+	})
 
 	// CloudNativePG recovered it.
 	eventually(t, waitTimeout, "restore test cluster healthy", func() error {
@@ -182,8 +189,15 @@ func TestRestoreTestRuns(t *testing.T) {
 		}
 		return fmt.Errorf("still there (%v)", err)
 	})
-	tn, _ := get(t, &slotbookv1alpha1.Tenant{}, "", tenant.Name)
-	if rt := tn.Status.RestoreTest; rt.Phase == slotbookv1alpha1.RestoreTestRunning {
-		t.Fatalf("a test still runs after the cluster went: %+v", rt)
-	}
+	// The cluster is deleted in the reconcile whose status patch ends the test.
+	eventually(t, waitTimeout, "no test running", func() error {
+		tn, err := get(t, &slotbookv1alpha1.Tenant{}, "", tenant.Name)
+		if err != nil {
+			return err
+		}
+		if rt := tn.Status.RestoreTest; rt.Phase == slotbookv1alpha1.RestoreTestRunning {
+			return fmt.Errorf("still running: %+v", rt)
+		}
+		return nil
+	})
 }
