@@ -123,11 +123,8 @@ func finishRestoreTest(t *slotbookv1alpha1.Tenant, c *cnpgv1.Cluster, now time.T
 // reconcileRestoreTest ends a running test when its cluster shows the outcome, and removes the
 // throw-away cluster whenever no test runs. It returns how soon to look again (0: no need).
 func (r *TenantReconciler) reconcileRestoreTest(ctx context.Context, t *slotbookv1alpha1.Tenant, now time.Time) (time.Duration, error) {
-	c := &cnpgv1.Cluster{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: t.NamespaceName(), Name: resources.RestoreTestClusterName}, c)
-	if apierrors.IsNotFound(err) {
-		c = nil
-	} else if err != nil {
+	c, err := r.restoreTestCluster(ctx, t)
+	if err != nil {
 		return 0, err
 	}
 	if finishRestoreTest(t, c, now) {
@@ -146,14 +143,20 @@ func (r *TenantReconciler) reconcileRestoreTest(ctx context.Context, t *slotbook
 	return 0, nil
 }
 
-// deleteRestoreTestCluster deletes the tenant's restore test cluster, if there is one.
-func (r *TenantReconciler) deleteRestoreTestCluster(ctx context.Context, t *slotbookv1alpha1.Tenant) error {
+// restoreTestCluster is the tenant's restore test cluster, nil if there is none.
+func (r *TenantReconciler) restoreTestCluster(ctx context.Context, t *slotbookv1alpha1.Tenant) (*cnpgv1.Cluster, error) {
 	c := &cnpgv1.Cluster{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: t.NamespaceName(), Name: resources.RestoreTestClusterName}, c)
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
-	if err != nil {
+	return c, err
+}
+
+// deleteRestoreTestCluster deletes the tenant's restore test cluster, if there is one.
+func (r *TenantReconciler) deleteRestoreTestCluster(ctx context.Context, t *slotbookv1alpha1.Tenant) error {
+	c, err := r.restoreTestCluster(ctx, t)
+	if err != nil || c == nil {
 		return err
 	}
 	return r.deleteCluster(ctx, t, c)
